@@ -1,0 +1,165 @@
+"""Writes of the accounts app: users, API keys, exchange credentials, and the audit log every sensitive write uses."""
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.views.decorators.debug import sensitive_variables
+
+from accounts import api_keys, crypto
+from accounts.exceptions import CredentialError
+from accounts.models import AuditLog, Exchange, ExchangeCredential, User
+
+# Exchanges whose API keys come with a passphrase (ccxt's `password`).
+PASSPHRASE_EXCHANGES = {Exchange.COINBASE}
+
+
+def audit_log_record(
+    *,
+    actor: User | None,
+    action: str,
+    instance=None,
+    old_values: dict | None = None,
+    new_values: dict | None = None,
+    request: HttpRequest | None = None,
+) -> AuditLog:
+    """Write one audit row. Callers pass values that are safe to store: never a secret in clear."""
+    ip_address = user_agent = None
+    if request is not None:
+        ip_address = (request.META.get("REMOTE_ADDR") or "")[:45] or None
+        user_agent = request.META.get("HTTP_USER_AGENT") or None
+    return AuditLog.objects.create(
+        user=actor if actor is not None and actor.pk else None,
+        action=action,
+        table_name=instance._meta.db_table if instance is not None else None,
+        record_id=instance.pk if instance is not None else None,
+        old_values=old_values,
+        new_values=new_values,
+        ip_address=ip_address,
+        user_agent=user_agent,
+    )
+
+
+@transaction.atomic
+def user_create(*, email: str, password: str, role: str = User.Role.USER, **fields) -> User:
+    user = User.objects.create_user(email=email, password=password, role=role, **fields)
+    audit_log_record(actor=user, action="user.create", instance=user, new_values={"email": user.email, "role": role})
+    return user
+
+
+@transaction.atomic
+def user_api_key_create(*, user: User, request: HttpRequest | None = None) -> str:
+    """Give `user` a new API key (replacing any old one) and return it in clear: the only time it is seen."""
+    clear_key = api_keys.generate()
+    User.objects.filter(pk=user.pk).update(api_key=api_keys.hash_key(clear_key))
+    user.refresh_from_db(fields=["api_key"])
+    audit_log_record(actor=user, action="user.api_key_create", instance=user, request=request)
+    return clear_key
+
+
+@transaction.atomic
+def user_api_key_revoke(*, user: User, request: HttpRequest | None = None) -> None:
+    User.objects.filter(pk=user.pk).update(api_key=None)
+    user.api_key = None
+    audit_log_record(actor=user, action="user.api_key_revoke", instance=user, request=request)
+
+
+@dataclass(frozen=True)
+class ClearCredentials:
+    """Decrypted exchange credentials for the engine's exchange adapter. `repr()` never shows them."""
+
+    api_key: str
+    secret: str
+    passphrase: str | None = None
+
+    def __repr__(self) -> str:
+        return "ClearCredentials(api_key='[REDACTED]', secret='[REDACTED]', passphrase='[REDACTED]')"
+
+    __str__ = __repr__
+
+
+@sensitive_variables("api_key", "api_secret", "passphrase")
+@transaction.atomic
+def credential_create(
+    *,
+    user: User,
+    exchange: str,
+    api_key: str,
+    api_secret: str,
+    passphrase: str | None = None,
+    is_testnet: bool = True,
+    principal_id: str | None = None,
+    request: HttpRequest | None = None,
+) -> ExchangeCredential:
+    """Store an exchange credential encrypted. Raises CredentialError on bad input (nothing is stored)."""
+    api_key, api_secret, passphrase = (api_key or "").strip(), (api_secret or "").strip(), (passphrase or "").strip()
+    if exchange not in Exchange.values:
+        raise CredentialError(f"Unknown exchange {exchange!r}.")
+    if not api_key or not api_secret:
+        raise CredentialError("Both the API key and the API secret are required.")
+    if len(api_key) < 8 or len(api_secret) < 8:
+        raise CredentialError("That does not look like an exchange API key: it is too short.")
+    if exchange in PASSPHRASE_EXCHANGES and not passphrase:
+        raise CredentialError(f"{Exchange(exchange).label} keys need their passphrase too.")
+    owner_filter = {"principal_id": principal_id} if principal_id else {"user": user, "principal_id": None}
+    if ExchangeCredential.objects.filter(exchange=exchange, is_testnet=is_testnet, **owner_filter).exists():
+        network = "testnet" if is_testnet else "mainnet"
+        raise CredentialError(f"You already have a {Exchange(exchange).label} {network} key; delete it first.")
+    credential = ExchangeCredential.objects.create(
+        user=user,
+        principal_id=principal_id,
+        exchange=exchange,
+        api_key_encrypted=crypto.encrypt(api_key),
+        api_secret_encrypted=crypto.encrypt(api_secret),
+        api_passphrase_encrypted=crypto.encrypt(passphrase) if passphrase else None,
+        api_key_hint=api_key[-4:],
+        is_testnet=is_testnet,
+    )
+    audit_log_record(
+        actor=user,
+        action="credential.create",
+        instance=credential,
+        new_values={"exchange": exchange, "is_testnet": is_testnet, "key": credential.masked_key},
+        request=request,
+    )
+    return credential
+
+
+@transaction.atomic
+def credential_delete(*, credential: ExchangeCredential, actor: User, request: HttpRequest | None = None) -> None:
+    audit_log_record(
+        actor=actor,
+        action="credential.delete",
+        instance=credential,
+        old_values={"exchange": credential.exchange, "is_testnet": credential.is_testnet, "key": credential.masked_key},
+        request=request,
+    )
+    credential.delete()
+
+
+def credential_reveal(credential: ExchangeCredential) -> ClearCredentials:
+    """Decrypt for the exchange adapter only. Raises CredentialDecryptionError when no configured key fits."""
+    return ClearCredentials(
+        api_key=crypto.decrypt(credential.api_key_encrypted),
+        secret=crypto.decrypt(credential.api_secret_encrypted),
+        passphrase=crypto.decrypt(credential.api_passphrase_encrypted) if credential.api_passphrase_encrypted else None,
+    )
+
+
+def credentials_rotate() -> int:
+    """Re-encrypt every credential under the newest Fernet key; returns how many rows were rewritten.
+
+    Rows are locked one at a time (select_for_update) so a concurrent edit is never overwritten with stale tokens.
+    """
+    rotated = 0
+    for pk in list(ExchangeCredential.objects.values_list("pk", flat=True)):
+        with transaction.atomic():
+            row = ExchangeCredential.objects.select_for_update().get(pk=pk)
+            row.api_key_encrypted = crypto.rotate(row.api_key_encrypted)
+            row.api_secret_encrypted = crypto.rotate(row.api_secret_encrypted)
+            if row.api_passphrase_encrypted:
+                row.api_passphrase_encrypted = crypto.rotate(row.api_passphrase_encrypted)
+            row.save(update_fields=["api_key_encrypted", "api_secret_encrypted", "api_passphrase_encrypted"])
+            rotated += 1
+    if rotated:
+        audit_log_record(actor=None, action="credential.rotate_keys", new_values={"rows": rotated})
+    return rotated

@@ -1,0 +1,126 @@
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+
+from bots.exceptions import BotError
+from bots.models import Bot, BotCategory, BotMarketplaceRegistration, BotPerformance, BotReview, BotVersion
+from bots.services import bot_approve, bot_reject
+from marketplace.admin_utils import ReadOnlyAdmin
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text="The developer reads this: say what to change.",
+        max_length=2000,
+    )
+
+
+class BotVersionInline(admin.TabularInline):
+    model = BotVersion
+    extra = 0
+    fields = ("version", "builtin_slug", "code_path", "validation_status", "created_at")
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Bot)
+class BotAdmin(admin.ModelAdmin):
+    list_display = ("name", "developer", "category", "bot_type", "status", "price_per_month", "is_free",
+                    "total_subscribers", "average_rating", "created_at")
+    list_filter = ("status", "bot_type", "category", ("developer", admin.RelatedOnlyFieldListFilter), "is_free")
+    search_fields = ("name", "slug", "description", "developer__email", "developer__developer_name")
+    list_select_related = ("developer", "category")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("status", "approved_by", "approved_at", "rejection_reason", "total_subscribers",
+                       "average_rating", "total_reviews", "created_at", "updated_at")
+    inlines = [BotVersionInline]
+    actions = ["approve_selected", "reject_selected"]
+
+    @admin.action(description="Approve selected bots", permissions=["change"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[Bot]) -> None:
+        approved = 0
+        for bot in queryset:
+            try:
+                bot_approve(bot=bot, actor=request.user, request=request)
+                approved += 1
+            except BotError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+        if approved:
+            self.message_user(request, f"Approved {approved} bot(s).", messages.SUCCESS)
+
+    @admin.action(description="Reject selected bots…", permissions=["change"])
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet[Bot]):
+        """Ask for the reason first (an intermediate page), then reject every selected bot with it."""
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            rejected = 0
+            for bot in queryset:
+                try:
+                    bot_reject(bot=bot, actor=request.user, reason=form.cleaned_data["reason"], request=request)
+                    rejected += 1
+                except BotError as exc:
+                    self.message_user(request, str(exc), messages.ERROR)
+            if rejected:
+                self.message_user(request, f"Rejected {rejected} bot(s).", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reject bots",
+            "bots": queryset,
+            "form": form,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/bots/bot/reject.html", context)
+
+
+@admin.register(BotCategory)
+class BotCategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "created_at")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(BotVersion)
+class BotVersionAdmin(admin.ModelAdmin):
+    list_display = ("bot", "version", "validation_status", "created_at")
+    list_filter = ("validation_status",)
+    search_fields = ("bot__name", "version")
+    list_select_related = ("bot",)
+    readonly_fields = ("validation_status", "validation_report", "created_at")
+
+
+@admin.register(BotReview)
+class BotReviewAdmin(admin.ModelAdmin):
+    list_display = ("bot", "user", "rating", "created_at")
+    list_filter = ("rating",)
+    search_fields = ("bot__name", "user__email", "text")
+    list_select_related = ("bot", "user")
+
+
+@admin.register(BotPerformance)
+class BotPerformanceAdmin(ReadOnlyAdmin):
+    list_display = ("bot", "date", "total_trades", "winning_trades", "total_pnl", "win_rate", "max_drawdown")
+    list_filter = ("date",)
+    search_fields = ("bot__name",)
+    list_select_related = ("bot",)
+
+
+@admin.register(BotMarketplaceRegistration)
+class BotMarketplaceRegistrationAdmin(admin.ModelAdmin):
+    list_display = ("marketplace_name", "bot", "user_principal_id", "status", "price_on_marketplace",
+                    "commission_rate", "is_featured", "is_active", "registered_at")
+    list_filter = ("status", "is_active", "is_featured")
+    search_fields = ("marketplace_name", "user_principal_id", "bot__name")
+    list_select_related = ("bot",)
+    # api_key is a hash and not editable: it never appears here.
+    exclude = ("api_key",)
+
+    def has_add_permission(self, request):
+        return False  # registrations are made through the partner API, which shows the key once

@@ -1,0 +1,18 @@
+"""Test settings: the base settings with fixed keys and fast password hashing.
+
+The database, cache and broker still come from the environment, so CI runs the same suite on MariaDB and Redis.
+"""
+from marketplace.settings.base import *  # noqa: F403
+from marketplace.settings.base import env
+
+SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghijklmnop"
+# Two test keys, so rotation is exercised: the first encrypts, both decrypt.
+FERNET_KEYS = env.list(
+    "FERNET_KEYS",
+    default=["8NnF5J0DqzXq0kIhJ3rN2QK0wq4pGm6CzYwF2h2sX1U=", "m3b2pGkq9Yk3N8h9P0X3o5tH0dS1Yx2bW7rK4cJ6vQA="],
+)
+# Same algorithm as production (bcrypt over SHA-256), fewer rounds so factories stay fast.
+PASSWORD_HASHERS = ["accounts.hashers.FastBCryptSHA256PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

@@ -1,0 +1,113 @@
+"""A trader's running bot: table `subscriptions` of the seed."""
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from accounts.models import Exchange, choices_check
+
+
+class SubscriptionStatus(models.TextChoices):
+    ACTIVE = "ACTIVE", "Active"
+    PAUSED = "PAUSED", "Paused"
+    CANCELLED = "CANCELLED", "Cancelled"
+    EXPIRED = "EXPIRED", "Expired"
+    ERROR = "ERROR", "Stopped by an error"
+
+
+class NetworkType(models.TextChoices):
+    TESTNET = "testnet", "Testnet"
+    MAINNET = "mainnet", "Mainnet"
+
+
+class TradeMode(models.TextChoices):
+    SPOT = "Spot", "Spot"
+    MARGIN = "Margin", "Margin"
+    FUTURES = "Futures", "Futures"
+
+
+class Subscription(models.Model):
+    """One bot running for one trader (or marketplace principal) on one exchange market.
+
+    Status changes go through `subscriptions.services.subscription_transition` and its allowed-transition map;
+    the counters (`total_trades`, `winning_trades`, `total_pnl`) are updated in the same transaction as the trade.
+    """
+
+    Status = SubscriptionStatus
+
+    NetworkType = NetworkType
+
+    TradeMode = TradeMode
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions")
+    user_principal_id = models.CharField(max_length=255, null=True, blank=True)
+    bot = models.ForeignKey("bots.Bot", on_delete=models.PROTECT, related_name="subscriptions")
+
+    instance_name = models.CharField(max_length=255)
+    exchange_type = models.CharField(
+        max_length=8, choices=Exchange.choices, default=Exchange.BINANCE, db_default=Exchange.BINANCE
+    )
+    trading_pair = models.CharField(max_length=20, default="BTC/USDT", db_default="BTC/USDT")
+
+    timeframe = models.CharField(max_length=10, default="1h", db_default="1h")
+    timeframes = models.JSONField(null=True, blank=True)
+    strategy_config = models.JSONField(default=dict, db_default=models.Value("{}"), blank=True)
+
+    execution_config = models.JSONField(default=dict)
+    risk_config = models.JSONField(default=dict)
+
+    trade_evaluation_period = models.IntegerField(null=True, blank=True, help_text="Minutes between runs, if set.")
+    network_type = models.CharField(
+        max_length=7, choices=NetworkType.choices, default=NetworkType.TESTNET, db_default="testnet"
+    )
+    trade_mode = models.CharField(max_length=7, choices=TradeMode.choices, default=TradeMode.SPOT, db_default="Spot")
+
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.ACTIVE, db_default="ACTIVE")
+    # Why the subscription stopped (ERROR) or was paused by staff, in words safe to show its owner.
+    status_reason = models.TextField(default="", db_default="", blank=True)
+    is_testnet = models.BooleanField(default=False, db_default=False)
+    is_trial = models.BooleanField(default=False, db_default=False)
+
+    started_at = models.DateTimeField(default=timezone.now, db_default=Now())
+    expires_at = models.DateTimeField(null=True, blank=True)
+    trial_expires_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+
+    total_trades = models.IntegerField(default=0, db_default=0)
+    winning_trades = models.IntegerField(default=0, db_default=0)
+    total_pnl = models.DecimalField(max_digits=15, decimal_places=8, default=Decimal("0"), db_default=Decimal("0"))
+
+    class Meta:
+        db_table = "subscriptions"
+        indexes = [
+            models.Index(fields=["user_principal_id"], name="idx_sub_user_principal_id"),
+            models.Index(fields=["status"], name="idx_sub_status"),
+            models.Index(fields=["exchange_type"], name="idx_sub_exchange_type"),
+            models.Index(fields=["trading_pair"], name="idx_sub_trading_pair"),
+            models.Index(fields=["expires_at"], name="idx_sub_expires_at"),
+            models.Index(fields=["next_run_at"], name="idx_sub_next_run_at"),
+            models.Index(fields=["user", "status"], name="idx_subscription_user_status"),
+            models.Index(
+                fields=["status", "exchange_type", "trading_pair", "total_trades", "winning_trades", "total_pnl"],
+                name="idx_sub_performance_covering",
+            ),
+        ]
+        constraints = [
+            choices_check("exchange_type", Exchange, "subscriptions"),
+            choices_check("network_type", NetworkType, "subscriptions"),
+            choices_check("trade_mode", TradeMode, "subscriptions"),
+            choices_check("status", SubscriptionStatus, "subscriptions"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instance_name} ({self.bot} on {self.exchange_type} {self.trading_pair})"
+
+    @property
+    def win_rate(self) -> Decimal | None:
+        """Winning trades as a fraction of closed trades; None before the first trade."""
+        if not self.total_trades:
+            return None
+        return Decimal(self.winning_trades) / Decimal(self.total_trades)
