@@ -1,4 +1,5 @@
 """Shared fixtures: personas and clients. In CI, a missing service fails the run instead of skipping tests."""
+
 import os
 import socket
 from urllib.parse import urlparse

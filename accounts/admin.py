@@ -47,15 +47,45 @@ class UserAdmin(DjangoUserAdmin):
 class ExchangeCredentialAdmin(admin.ModelAdmin):
     """Credentials are masked here and never decrypted: staff see whose key it is and whether it works."""
 
-    list_display = ("user", "principal_id", "exchange", "masked_key", "is_testnet", "is_active",
-                    "validation_status", "last_validated", "created_at")
+    list_display = (
+        "user",
+        "principal_id",
+        "exchange",
+        "masked_key",
+        "is_testnet",
+        "is_active",
+        "validation_status",
+        "last_validated",
+        "created_at",
+    )
     list_filter = ("exchange", "is_testnet", "is_active", "validation_status")
     search_fields = ("user__email", "principal_id")
     list_select_related = ("user",)
-    fields = ("user", "principal_id", "exchange", "masked_key", "is_testnet", "is_active",
-              "validation_status", "validation_error", "last_validated", "created_at", "updated_at")
-    readonly_fields = ("user", "principal_id", "exchange", "masked_key", "is_testnet",
-                       "validation_status", "validation_error", "last_validated", "created_at", "updated_at")
+    fields = (
+        "user",
+        "principal_id",
+        "exchange",
+        "masked_key",
+        "is_testnet",
+        "is_active",
+        "validation_status",
+        "validation_error",
+        "last_validated",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = (
+        "user",
+        "principal_id",
+        "exchange",
+        "masked_key",
+        "is_testnet",
+        "validation_status",
+        "validation_error",
+        "last_validated",
+        "created_at",
+        "updated_at",
+    )
 
     def has_add_permission(self, request):
         return False  # only owners add keys, through their own pages or the API

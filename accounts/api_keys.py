@@ -3,6 +3,7 @@
 A key has 256 bits of randomness, so a fast hash is enough (no dictionary to attack) and lets us find the row by
 an indexed equality lookup; the final comparison is still constant-time.
 """
+
 import hashlib
 import hmac
 import secrets

@@ -5,6 +5,7 @@ key first and running `manage.py rotate_fernet_keys`, which re-encrypts every ro
 
 Decrypted values are registered with `accounts.logging` so that, should one ever reach a log line, it is redacted.
 """
+
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -22,7 +23,9 @@ def _multi_fernet(keys: tuple[str, ...]) -> MultiFernet:
         return MultiFernet([Fernet(key.encode()) for key in keys])
     except (ValueError, TypeError) as exc:
         # Never echo the key itself: say which position is wrong.
-        raise ImproperlyConfigured("FERNET_KEYS holds a value that is not a Fernet key (32 url-safe base64 bytes).") from exc
+        raise ImproperlyConfigured(
+            "FERNET_KEYS holds a value that is not a Fernet key (32 url-safe base64 bytes)."
+        ) from exc
 
 
 def _fernet() -> MultiFernet:

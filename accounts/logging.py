@@ -4,6 +4,7 @@
 handler by settings.LOGGING) replaces any remembered value, and anything shaped like `secret=...`/`signature=...`,
 with `[REDACTED]` in the formatted message, its arguments and the exception text.
 """
+
 import logging
 import re
 import threading

@@ -3,6 +3,7 @@
 Column names, types, defaults (`db_default`) and indexes follow `../shared/seed/database-schema.md`; the seed's
 ENUMs are varchar columns with a CHECK constraint listing the values.
 """
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -20,7 +21,9 @@ class Exchange(models.TextChoices):
 
 def choices_check(field_name: str, choices: type[models.TextChoices], table: str) -> models.CheckConstraint:
     """The CHECK constraint that stands in for the seed's ENUM column `field_name`."""
-    return models.CheckConstraint(condition=models.Q(**{f"{field_name}__in": choices.values}), name=f"{table}_{field_name}_valid")
+    return models.CheckConstraint(
+        condition=models.Q(**{f"{field_name}__in": choices.values}), name=f"{table}_{field_name}_valid"
+    )
 
 
 class Timestamped(models.Model):

@@ -1,4 +1,5 @@
 """Writes of the accounts app: users, API keys, exchange credentials, and the audit log every sensitive write uses."""
+
 from dataclasses import dataclass
 
 from django.db import transaction

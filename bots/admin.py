@@ -31,14 +31,33 @@ class BotVersionInline(admin.TabularInline):
 
 @admin.register(Bot)
 class BotAdmin(admin.ModelAdmin):
-    list_display = ("name", "developer", "category", "bot_type", "status", "price_per_month", "is_free",
-                    "total_subscribers", "average_rating", "created_at")
+    list_display = (
+        "name",
+        "developer",
+        "category",
+        "bot_type",
+        "status",
+        "price_per_month",
+        "is_free",
+        "total_subscribers",
+        "average_rating",
+        "created_at",
+    )
     list_filter = ("status", "bot_type", "category", ("developer", admin.RelatedOnlyFieldListFilter), "is_free")
     search_fields = ("name", "slug", "description", "developer__email", "developer__developer_name")
     list_select_related = ("developer", "category")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("status", "approved_by", "approved_at", "rejection_reason", "total_subscribers",
-                       "average_rating", "total_reviews", "created_at", "updated_at")
+    readonly_fields = (
+        "status",
+        "approved_by",
+        "approved_at",
+        "rejection_reason",
+        "total_subscribers",
+        "average_rating",
+        "total_reviews",
+        "created_at",
+        "updated_at",
+    )
     inlines = [BotVersionInline]
     actions = ["approve_selected", "reject_selected"]
 
@@ -114,8 +133,17 @@ class BotPerformanceAdmin(ReadOnlyAdmin):
 
 @admin.register(BotMarketplaceRegistration)
 class BotMarketplaceRegistrationAdmin(admin.ModelAdmin):
-    list_display = ("marketplace_name", "bot", "user_principal_id", "status", "price_on_marketplace",
-                    "commission_rate", "is_featured", "is_active", "registered_at")
+    list_display = (
+        "marketplace_name",
+        "bot",
+        "user_principal_id",
+        "status",
+        "price_on_marketplace",
+        "commission_rate",
+        "is_featured",
+        "is_active",
+        "registered_at",
+    )
     list_filter = ("status", "is_active", "is_featured")
     search_fields = ("marketplace_name", "user_principal_id", "bot__name")
     list_select_related = ("bot",)

@@ -3,6 +3,7 @@
 Tables `bots` and `bot_marketplace_registrations` follow the seed exactly; `bot_categories`, `bot_reviews`,
 `bot_performance` and `bot_versions` are what the seed uses without defining (see docs/architecture.md).
 """
+
 from decimal import Decimal
 
 from django.conf import settings
@@ -56,16 +57,17 @@ class Bot(Timestamped):
     name = models.CharField(max_length=255)
     description = models.TextField()
     version = models.CharField(max_length=50, default="1.0.0", db_default="1.0.0")
-    category = models.ForeignKey(
-        BotCategory, null=True, blank=True, on_delete=models.SET_NULL, related_name="bots"
-    )
+    category = models.ForeignKey(BotCategory, null=True, blank=True, on_delete=models.SET_NULL, related_name="bots")
 
     bot_type = models.CharField(max_length=9, choices=Type.choices, default=Type.TECHNICAL, db_default=Type.TECHNICAL)
     config_schema = models.JSONField(null=True, blank=True)
     default_config = models.JSONField(null=True, blank=True)
 
     price_per_month = models.DecimalField(
-        max_digits=10, decimal_places=2, default=Decimal("0.00"), db_default=Decimal("0.00"),
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        db_default=Decimal("0.00"),
         validators=[MinValueValidator(Decimal("0.00"))],
     )
     is_free = models.BooleanField(default=True, db_default=True)
@@ -73,7 +75,11 @@ class Bot(Timestamped):
 
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_default=Status.PENDING)
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         db_column="approved_by",
     )
     approved_at = models.DateTimeField(null=True, blank=True)
@@ -86,7 +92,9 @@ class Bot(Timestamped):
 
     # Denormalised statistics, refreshed by a periodic task (see trading.tasks).
     total_subscribers = models.IntegerField(default=0, db_default=0)
-    average_rating = models.DecimalField(max_digits=3, decimal_places=2, default=Decimal("0.00"), db_default=Decimal("0.00"))
+    average_rating = models.DecimalField(
+        max_digits=3, decimal_places=2, default=Decimal("0.00"), db_default=Decimal("0.00")
+    )
     total_reviews = models.IntegerField(default=0, db_default=0)
 
     class Meta:

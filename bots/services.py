@@ -1,4 +1,5 @@
 """Writes of the bots app: moderation. Every moderation writes an audit log row."""
+
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -29,7 +30,9 @@ def _transition(*, bot: Bot, target: str, actor: User, action: str, request: Htt
     for name, value in changes.items():
         setattr(locked, name, value)
     locked.save(update_fields=["status", "updated_at", *changes])
-    new_values = {"status": target} | ({"rejection_reason": changes["rejection_reason"]} if changes.get("rejection_reason") else {})
+    new_values = {"status": target} | (
+        {"rejection_reason": changes["rejection_reason"]} if changes.get("rejection_reason") else {}
+    )
     audit_log_record(
         actor=actor, action=action, instance=locked, old_values=old_values, new_values=new_values, request=request
     )
@@ -40,8 +43,14 @@ def _transition(*, bot: Bot, target: str, actor: User, action: str, request: Htt
 def bot_approve(*, bot: Bot, actor: User, request: HttpRequest | None = None) -> Bot:
     """Approve a pending bot: it enters the catalog. Sets approved_by/approved_at; clears any old rejection."""
     return _transition(
-        bot=bot, target=S.APPROVED, actor=actor, action="bot.approve", request=request,
-        approved_by=actor, approved_at=timezone.now(), rejection_reason="",
+        bot=bot,
+        target=S.APPROVED,
+        actor=actor,
+        action="bot.approve",
+        request=request,
+        approved_by=actor,
+        approved_at=timezone.now(),
+        rejection_reason="",
     )
 
 
@@ -52,8 +61,14 @@ def bot_reject(*, bot: Bot, actor: User, reason: str, request: HttpRequest | Non
     if not reason:
         raise RejectionReasonRequired()
     return _transition(
-        bot=bot, target=S.REJECTED, actor=actor, action="bot.reject", request=request,
-        rejection_reason=reason, approved_by=None, approved_at=None,
+        bot=bot,
+        target=S.REJECTED,
+        actor=actor,
+        action="bot.reject",
+        request=request,
+        rejection_reason=reason,
+        approved_by=None,
+        approved_at=None,
     )
 
 

@@ -1,4 +1,5 @@
 """Small shared pieces of the staff admin."""
+
 from django.contrib import admin
 
 

@@ -7,6 +7,7 @@
   in CI catches it).
 - `SeedViews`: the seed's analytics views.
 """
+
 from django.db import migrations
 
 

@@ -9,13 +9,33 @@ from subscriptions.services import subscription_pause, subscription_resume
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
-    list_display = ("instance_name", "user", "bot", "exchange_type", "trading_pair", "timeframe", "network_type",
-                    "status", "total_trades", "winning_trades", "total_pnl", "last_run_at", "next_run_at")
+    list_display = (
+        "instance_name",
+        "user",
+        "bot",
+        "exchange_type",
+        "trading_pair",
+        "timeframe",
+        "network_type",
+        "status",
+        "total_trades",
+        "winning_trades",
+        "total_pnl",
+        "last_run_at",
+        "next_run_at",
+    )
     list_filter = ("status", "exchange_type", "network_type", "trade_mode", "timeframe", "is_trial")
     search_fields = ("instance_name", "user__email", "bot__name", "trading_pair", "user_principal_id")
     list_select_related = ("user", "bot")
-    readonly_fields = ("status", "status_reason", "total_trades", "winning_trades", "total_pnl",
-                       "last_run_at", "next_run_at")
+    readonly_fields = (
+        "status",
+        "status_reason",
+        "total_trades",
+        "winning_trades",
+        "total_pnl",
+        "last_run_at",
+        "next_run_at",
+    )
     raw_id_fields = ("user", "bot")
     actions = ["pause_selected", "resume_selected"]
 

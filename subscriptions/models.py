@@ -1,4 +1,5 @@
 """A trader's running bot: table `subscriptions` of the seed."""
+
 from decimal import Decimal
 
 from django.conf import settings
@@ -75,6 +76,21 @@ class Subscription(models.Model):
     trial_expires_at = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     next_run_at = models.DateTimeField(null=True, blank=True)
+
+    # --- Engine state (not in the seed; see docs/architecture.md) ---
+    # Paper mode: simulated fills on real market data, no credential (trials and demos).
+    is_paper = models.BooleanField(default=False, db_default=False)
+    # The version this subscription runs; None means the bot's newest approved version.
+    bot_version = models.ForeignKey(
+        "bots.BotVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    # The bot's small persistent state between runs (SDK `self.state`).
+    bot_state = models.JSONField(default=dict, db_default=models.Value("{}"), blank=True)
+    # Close time of the last candle a run was claimed for: the scheduler never claims the same candle twice.
+    last_candle_at = models.DateTimeField(null=True, blank=True)
+    # The last run's failure, shown to the owner; cleared by a successful run.
+    last_error = models.TextField(default="", db_default="", blank=True)
+    consecutive_failures = models.IntegerField(default=0, db_default=0)
 
     total_trades = models.IntegerField(default=0, db_default=0)
     winning_trades = models.IntegerField(default=0, db_default=0)

@@ -1,4 +1,5 @@
 """Writes of the subscriptions app: status changes through one transition map, each audited."""
+
 from django.db import transaction
 from django.http import HttpRequest
 
@@ -18,7 +19,13 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
 }
 
 ACTION_NAMES = {S.ACTIVE: "resume", S.PAUSED: "pause", S.CANCELLED: "cancel", S.EXPIRED: "expire", S.ERROR: "error"}
-PAST_TENSE = {S.ACTIVE: "resumed", S.PAUSED: "paused", S.CANCELLED: "cancelled", S.EXPIRED: "expired", S.ERROR: "stopped"}
+PAST_TENSE = {
+    S.ACTIVE: "resumed",
+    S.PAUSED: "paused",
+    S.CANCELLED: "cancelled",
+    S.EXPIRED: "expired",
+    S.ERROR: "stopped",
+}
 
 
 @transaction.atomic
@@ -60,7 +67,9 @@ def subscription_transition(
 
 
 def subscription_pause(*, subscription: Subscription, actor: User | None, reason: str = "", request=None):
-    return subscription_transition(subscription=subscription, target=S.PAUSED, actor=actor, reason=reason, request=request)
+    return subscription_transition(
+        subscription=subscription, target=S.PAUSED, actor=actor, reason=reason, request=request
+    )
 
 
 def subscription_resume(*, subscription: Subscription, actor: User | None, request=None):

@@ -6,8 +6,19 @@ from trading.models import PerformanceLog, Trade
 
 @admin.register(Trade)
 class TradeAdmin(ReadOnlyAdmin):
-    list_display = ("subscription", "side", "trading_pair", "quantity", "entry_price", "exit_price", "pnl",
-                    "pnl_percentage", "status", "entry_time", "exit_time")
+    list_display = (
+        "subscription",
+        "side",
+        "trading_pair",
+        "quantity",
+        "entry_price",
+        "exit_price",
+        "pnl",
+        "pnl_percentage",
+        "status",
+        "entry_time",
+        "exit_time",
+    )
     list_filter = ("status", "side", "trading_pair")
     search_fields = ("trading_pair", "exchange_order_id", "exchange_trade_id", "subscription__instance_name")
     date_hierarchy = "entry_time"

@@ -1,3 +1,4 @@
+import io
 import logging
 
 import pytest
@@ -67,10 +68,12 @@ def test_it_rotates_every_row_to_the_newest_key(alice, bob, settings):
     old_key, new_key = settings.FERNET_KEYS[1], settings.FERNET_KEYS[0]
     settings.FERNET_KEYS = [old_key]
     first = credential_create(user=alice, exchange="BINANCE", api_key=KEY, api_secret=SECRET)
-    second = credential_create(user=bob, exchange="COINBASE", api_key=KEY, api_secret=SECRET, passphrase="pass-phrase-1")
+    second = credential_create(
+        user=bob, exchange="COINBASE", api_key=KEY, api_secret=SECRET, passphrase="pass-phrase-1"
+    )
 
     settings.FERNET_KEYS = [new_key, old_key]
-    call_command("rotate_fernet_keys", stdout=open("/dev/null", "w"))
+    call_command("rotate_fernet_keys", stdout=io.StringIO())
 
     settings.FERNET_KEYS = [new_key]  # the old key is gone: every row must still decrypt
     for credential in (first, second):

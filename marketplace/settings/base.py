@@ -4,6 +4,7 @@ Every value has a default that needs no server (SQLite, a file-system Celery bro
 storage), so `make run` works on a fresh machine. Production (`marketplace.settings.production`) refuses those
 defaults where they would be unsafe.
 """
+
 from pathlib import Path
 
 import environ
@@ -149,6 +150,9 @@ CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR /
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery" / "queue"
+    # kombu's file-system transport expects its folders to exist, in the web process and the worker alike.
+    for _folder in (_queue_dir, VAR_DIR / "celery" / "processed"):
+        _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),

@@ -2,6 +2,7 @@
 
 `DJANGO_SETTINGS_MODULE=marketplace.settings.production python manage.py check --deploy` passes with no warnings.
 """
+
 from django.core.exceptions import ImproperlyConfigured
 
 from marketplace.settings.base import *  # noqa: F403

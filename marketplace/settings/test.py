@@ -2,6 +2,7 @@
 
 The database, cache and broker still come from the environment, so CI runs the same suite on MariaDB and Redis.
 """
+
 from marketplace.settings.base import *  # noqa: F403
 from marketplace.settings.base import env
 

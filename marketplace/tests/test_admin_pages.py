@@ -1,4 +1,5 @@
 """Every admin page renders for staff with a bounded number of queries, and none shows a secret."""
+
 import pytest
 from django.contrib import admin
 from django.db import connection

@@ -1,4 +1,5 @@
 """The database itself enforces the seed's rules, not only Django."""
+
 from decimal import Decimal
 
 import pytest
@@ -53,7 +54,11 @@ def test_it_fills_database_defaults_for_rows_inserted_in_sql(alice):
             [alice.pk, bot.pk],
         )
     subscription = alice.subscriptions.get(instance_name="raw")
-    assert (subscription.status, subscription.exchange_type, subscription.trading_pair) == ("ACTIVE", "BINANCE", "BTC/USDT")
+    assert (subscription.status, subscription.exchange_type, subscription.trading_pair) == (
+        "ACTIVE",
+        "BINANCE",
+        "BTC/USDT",
+    )
     assert (subscription.network_type, subscription.trade_mode, subscription.timeframe) == ("testnet", "Spot", "1h")
     assert subscription.strategy_config == {} and subscription.total_pnl == 0 and subscription.started_at is not None
 

@@ -18,7 +18,8 @@ def test_it_pauses_and_resumes_through_the_transition_map(alice):
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.ACTIVE
     assert list(AuditLog.objects.order_by("id").values_list("action", flat=True)) == [
-        "subscription.pause", "subscription.resume",
+        "subscription.pause",
+        "subscription.resume",
     ]
 
 

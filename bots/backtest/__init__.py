@@ -1,0 +1,17 @@
+"""Backtests of bots over historical candles (pure Python; no Django). See docs/statistics.md."""
+from .engine import InsufficientCandles, run_backtest
+from .result import BacktestResult, BacktestStats, EquityPoint, Trade
+from .settings import ExecutionSettings, RiskSettings
+from .stats import compute_stats
+
+__all__ = [
+    "BacktestResult",
+    "BacktestStats",
+    "EquityPoint",
+    "ExecutionSettings",
+    "InsufficientCandles",
+    "RiskSettings",
+    "Trade",
+    "compute_stats",
+    "run_backtest",
+]

@@ -1,0 +1,125 @@
+"""A subscription's ``execution_config`` and ``risk_config`` (JSON in the database) as typed settings.
+
+execution_config keys (all optional):
+- ``buy_order_type``: ``PERCENTAGE`` (of the free quote balance, default) or ``USDT_AMOUNT`` (quote notional);
+- ``buy_order_value``: the percent (0 < v <= 100, default 100) or the quote amount;
+- ``sell_order_type``: ``ALL`` (default) or ``PERCENTAGE`` (of the open position);
+- ``sell_order_value``: the percent for ``PERCENTAGE`` (0 < v <= 100);
+- ``quantity_step``: the market's lot step, quantities are rounded down to it (default 0.00000001).
+
+risk_config keys (all optional; ``None`` or 0 means "not set"):
+- ``stop_loss_percent``: stop ``pct`` percent below the entry price (5 = 5 %, < 100);
+- ``take_profit_percent``: target ``pct`` percent above the entry price;
+- ``max_position_size``: the largest notional (quote currency) one entry may have.
+
+Unknown keys are rejected rather than ignored: a misspelt ``stop_loss_pct`` silently running a backtest
+without a stop would be worse than an error.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from bots.sdk import ConfigError
+from trading.fill_model import to_decimal
+
+PERCENTAGE = "PERCENTAGE"
+USDT_AMOUNT = "USDT_AMOUNT"
+ALL = "ALL"
+DEFAULT_QUANTITY_STEP = Decimal("0.00000001")  # 8 decimals, as the trades table stores quantities
+
+
+def _number(errors: list, field: str, value: Any, *, positive: bool = True, percent: bool = False) -> Decimal | None:
+    try:
+        number = to_decimal(value)
+    except (TypeError, ValueError):
+        errors.append({"field": field, "message": f"must be a number, got {value!r}"})
+        return None
+    if not number.is_finite() or (positive and number <= 0):
+        errors.append({"field": field, "message": f"must be a positive number, got {value!r}"})
+        return None
+    if percent and number > 100:
+        errors.append({"field": field, "message": f"is a percent and must be at most 100, got {value!r}"})
+        return None
+    return number
+
+
+def _check_keys(errors: list, section: str, config: Mapping, allowed: set[str]) -> None:
+    for key in sorted(set(config) - allowed):
+        errors.append({"field": f"{section}.{key}", "message": f"unknown setting; known: {', '.join(sorted(allowed))}"})
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    buy_order_type: str = PERCENTAGE
+    buy_order_value: Decimal = Decimal("100")
+    sell_order_type: str = ALL
+    sell_order_value: Decimal | None = None
+    quantity_step: Decimal = DEFAULT_QUANTITY_STEP
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> ExecutionSettings:
+        """Parse ``execution_config``; raise ``ConfigError`` with fields like ``execution_config.buy_order_type``."""
+        config = dict(config or {})
+        errors: list[dict] = []
+        _check_keys(errors, "execution_config", config,
+                    {"buy_order_type", "buy_order_value", "sell_order_type", "sell_order_value", "quantity_step"})
+        buy_type = config.get("buy_order_type") or PERCENTAGE
+        if buy_type not in (PERCENTAGE, USDT_AMOUNT):
+            errors.append({"field": "execution_config.buy_order_type", "message": "must be PERCENTAGE or USDT_AMOUNT"})
+        buy_value = config.get("buy_order_value")
+        if buy_value is None:
+            buy_value = Decimal("100") if buy_type == PERCENTAGE else None
+            if buy_type == USDT_AMOUNT:
+                errors.append({"field": "execution_config.buy_order_value", "message": "is required for USDT_AMOUNT"})
+        else:
+            buy_value = _number(errors, "execution_config.buy_order_value", buy_value, percent=buy_type == PERCENTAGE)
+        sell_type = config.get("sell_order_type") or ALL
+        sell_value = None
+        if sell_type not in (ALL, PERCENTAGE):
+            errors.append({"field": "execution_config.sell_order_type", "message": "must be ALL or PERCENTAGE"})
+        elif sell_type == PERCENTAGE:
+            if config.get("sell_order_value") is None:
+                errors.append({"field": "execution_config.sell_order_value", "message": "is required for PERCENTAGE"})
+            else:
+                sell_value = _number(
+                    errors, "execution_config.sell_order_value", config["sell_order_value"], percent=True
+                )
+        step = config.get("quantity_step")
+        step = DEFAULT_QUANTITY_STEP if step is None else _number(errors, "execution_config.quantity_step", step)
+        if errors:
+            raise ConfigError(errors)
+        return cls(buy_type, buy_value, sell_type, sell_value, step)
+
+
+@dataclass(frozen=True)
+class RiskSettings:
+    stop_loss_pct: Decimal | None = None
+    take_profit_pct: Decimal | None = None
+    max_position_size: Decimal | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> RiskSettings:
+        """Parse ``risk_config``; ``None``/0 values mean "not set". Raises ``ConfigError``."""
+        config = dict(config or {})
+        errors: list[dict] = []
+        _check_keys(errors, "risk_config", config, {"stop_loss_percent", "take_profit_percent", "max_position_size"})
+        values = {}
+        for key in ("stop_loss_percent", "take_profit_percent", "max_position_size"):
+            raw = config.get(key)
+            unset = raw is None or (not isinstance(raw, bool) and _is_zero(raw))
+            values[key] = None if unset else _number(errors, f"risk_config.{key}", raw)
+        if values["stop_loss_percent"] is not None and values["stop_loss_percent"] >= 100:
+            errors.append({"field": "risk_config.stop_loss_percent", "message": "must be less than 100"})
+        if errors:
+            raise ConfigError(errors)
+        return cls(values["stop_loss_percent"], values["take_profit_percent"], values["max_position_size"])
+
+
+def _is_zero(value: Any) -> bool:
+    try:
+        return to_decimal(value) == 0
+    except (TypeError, ValueError):
+        return False
