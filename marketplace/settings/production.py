@@ -6,7 +6,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from marketplace.settings.base import *  # noqa: F403
-from marketplace.settings.base import DEV_FERNET_KEY, env
+from marketplace.settings.base import DEV_FERNET_KEY, env, env_bool
 
 SECRET_KEY = env.str("SECRET_KEY")  # no default: a missing key is an error, not a silent dev key
 DEBUG = False
@@ -20,7 +20,7 @@ if not FERNET_KEYS or DEV_FERNET_KEY in FERNET_KEYS:
 BOT_SANDBOX_REQUIRED = True
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

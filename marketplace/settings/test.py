@@ -4,7 +4,7 @@ The database, cache and broker still come from the environment, so CI runs the s
 """
 
 from marketplace.settings.base import *  # noqa: F403
-from marketplace.settings.base import env
+from marketplace.settings.base import env, env_bool
 
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghijklmnop"
 # Two test keys, so rotation is exercised: the first encrypts, both decrypt.
@@ -15,5 +15,5 @@ FERNET_KEYS = env.list(
 # Same algorithm as production (bcrypt over SHA-256), fewer rounds so factories stay fast.
 PASSWORD_HASHERS = ["accounts.hashers.FastBCryptSHA256PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
