@@ -52,3 +52,15 @@ class CascadeOnDelete(migrations.RunPython):
 
     def describe(self):
         return f"ON DELETE CASCADE for {self.table}.{self.column}"
+
+
+class MySQLOnly(migrations.RunSQL):
+    """Raw SQL run on MySQL/MariaDB only (the seed's views)."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "mysql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "mysql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)

@@ -142,3 +142,15 @@ def exit_trigger(position: ProtectedPosition, candle: PriceBar) -> tuple[ExitRea
     if target is not None and to_decimal(candle.high) >= target:
         return ExitReason.TAKE_PROFIT, target
     return None
+
+
+def realized_pnl(
+    *, quantity: Decimal, entry_price: Decimal, entry_fee: Decimal, exit_price: Decimal, exit_fee: Decimal
+) -> tuple[Decimal, Decimal]:
+    """P&L of selling `quantity` bought at `entry_price`: (pnl, cost), both in the quote currency, net of fees.
+
+    `entry_fee` is the entry fee carried by this quantity; cost = quantity × entry_price + entry_fee and
+    pnl = quantity × exit_price − exit_fee − cost. Backtests, paper and live trades all use this one formula.
+    """
+    cost = quantity * entry_price + entry_fee
+    return quantity * exit_price - exit_fee - cost, cost

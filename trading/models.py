@@ -42,6 +42,11 @@ class Trade(models.Model):
     exchange_trade_id = models.CharField(max_length=100, null=True, blank=True)
 
     status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN, db_default="OPEN")
+    # Fees in the quote currency (not in the seed): the entry fee still carried by the open quantity, and the exit
+    # fee. `pnl` is already net of both.
+    entry_fee = models.DecimalField(max_digits=20, decimal_places=8, default=0, db_default=0)
+    exit_fee = models.DecimalField(max_digits=20, decimal_places=8, default=0, db_default=0)
+    exit_reason = models.CharField(max_length=11, default="", db_default="", blank=True)
 
     class Meta:
         db_table = "trades"
@@ -145,6 +150,8 @@ class Order(models.Model):
     requested_quantity = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
     requested_quote = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
     limit_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    # The bot's decision that made the order (action, size, reason, indicators), as Decision.to_json().
+    decision = models.JSONField(null=True, blank=True)
     # What happened.
     filled_quantity = models.DecimalField(max_digits=20, decimal_places=8, default=0, db_default=0)
     average_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
@@ -180,6 +187,9 @@ class PaperAccount(models.Model):
     starting_balance = models.DecimalField(max_digits=20, decimal_places=8)
     quote_balance = models.DecimalField(max_digits=20, decimal_places=8)
     base_balance = models.DecimalField(max_digits=20, decimal_places=8, default=0, db_default=0)
+    # The simulated account exactly (Decimal strings, no rounding): balance and open position. The columns above
+    # are its rounded display; runs continue from this, so paper trades equal a backtest's to the last digit.
+    exact_state = models.JSONField(default=dict, db_default=models.Value("{}"), blank=True)
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:

@@ -22,25 +22,18 @@ profit, mark equity at the close, then decide on the closed candle.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 
-from bots.sdk import Action, Bot, Candles, ConfigError, Decision, Size, SizeType, VectorBot
+from bots.sdk import Action, Bot, Candles, ConfigError, Decision, VectorBot
 from trading.fill_model import (
-    BUY,
-    SELL,
     ExitReason,
     exit_trigger,
-    fee,
-    fill_price,
-    quantize_down,
-    stop_loss_price,
-    take_profit_price,
     to_decimal,
 )
 
-from .result import BacktestResult, EquityPoint, Trade
-from .settings import ALL, PERCENTAGE, ExecutionSettings, RiskSettings
+from .account import SimulatedAccount
+from .result import BacktestResult, EquityPoint
+from .settings import ExecutionSettings, RiskSettings
 from .stats import compute_stats
 
 ProgressCallback = Callable[[int, int], None]
@@ -48,142 +41,6 @@ ProgressCallback = Callable[[int, int], None]
 
 class InsufficientCandles(ValueError):
     """Fewer candles than the bot's warm-up plus one candle to decide on and one to fill at."""
-
-
-@dataclass
-class _Position:
-    quantity: Decimal
-    entry_price: Decimal
-    entry_fee: Decimal  # the part of the entry fee not yet charged to a closed trade
-    entry_time_ms: int
-    entry_index: int
-    stop_loss_price: Decimal | None
-    take_profit_price: Decimal | None
-
-
-class _Account:
-    """The simulated quote balance, the open position and the closed trades. All money is ``Decimal``."""
-
-    def __init__(self, balance: Decimal, fee_rate: Decimal, slippage_rate: Decimal,
-                 execution: ExecutionSettings, risk: RiskSettings) -> None:
-        self.balance = balance
-        self.fee_rate = fee_rate
-        self.slippage_rate = slippage_rate
-        self.execution = execution
-        self.risk = risk
-        self.position: _Position | None = None
-        self.trades: list[Trade] = []
-
-    def buy_notional(self, size: Size | None, price: Decimal) -> Decimal:
-        """The notional to buy: the execution setting, capped by the bot's suggested size, ``max_position_size``
-        and by what the free balance can pay *including the fee* (notional ≤ balance / (1 + fee_rate))."""
-        free = self.balance
-        if self.execution.buy_order_type == PERCENTAGE:
-            requested = free * self.execution.buy_order_value / 100
-        else:
-            requested = self.execution.buy_order_value
-        if size is not None:
-            suggested = {
-                SizeType.PERCENTAGE: free * size.value / 100,
-                SizeType.USDT_AMOUNT: size.value,
-                SizeType.QUANTITY: size.value * price,
-            }[size.type]
-            requested = min(requested, suggested)
-        if self.risk.max_position_size is not None:
-            requested = min(requested, self.risk.max_position_size)
-        return max(min(requested, free / (1 + self.fee_rate)), Decimal(0))
-
-    def sell_quantity(self, size: Size | None, price: Decimal) -> Decimal:
-        """The quantity to sell: the execution setting, capped by the bot's suggested size; the whole position
-        when that reaches it (or rounds down to nothing), otherwise rounded down to the lot step."""
-        held = self.position.quantity
-        requested = held
-        if self.execution.sell_order_type != ALL:
-            requested = held * self.execution.sell_order_value / 100
-        if size is not None:
-            suggested = {
-                SizeType.PERCENTAGE: held * size.value / 100,
-                SizeType.QUANTITY: size.value,
-                SizeType.USDT_AMOUNT: size.value / price,
-            }[size.type]
-            requested = min(requested, suggested)
-        if requested >= held:
-            return held
-        quantity = quantize_down(requested, self.execution.quantity_step)
-        # Less than one lot step: sell the whole (dust-sized) position rather than leave it stuck forever.
-        return quantity if quantity > 0 else held
-
-    def open_position(self, size: Size | None, reference_price: Decimal, index: int, time_ms: int) -> None:
-        price = fill_price(BUY, reference_price, self.slippage_rate)
-        quantity = quantize_down(self.buy_notional(size, price) / price, self.execution.quantity_step)
-        if quantity <= 0:
-            return  # too little money for one lot step: no order
-        notional = quantity * price
-        entry_fee = fee(notional, self.fee_rate)
-        self.balance -= notional + entry_fee
-        self.position = _Position(
-            quantity=quantity,
-            entry_price=price,
-            entry_fee=entry_fee,
-            entry_time_ms=time_ms,
-            entry_index=index,
-            stop_loss_price=stop_loss_price(price, self.risk.stop_loss_pct),
-            take_profit_price=take_profit_price(price, self.risk.take_profit_pct),
-        )
-
-    def close_position(self, quantity: Decimal, price: Decimal, index: int, time_ms: int, reason: ExitReason) -> None:
-        """Sell ``quantity`` of the position at ``price`` (slippage already applied) and record the trade."""
-        position = self.position
-        if quantity <= 0:
-            return
-        notional = quantity * price
-        exit_fee = fee(notional, self.fee_rate)
-        # A partial exit carries its share of the entry fee; the last exit takes what is left, so the
-        # fees of all the parts add up exactly to the fee paid.
-        entry_fee = position.entry_fee
-        if quantity != position.quantity:
-            entry_fee = position.entry_fee * quantity / position.quantity
-        cost = quantity * position.entry_price + entry_fee
-        pnl = notional - exit_fee - cost
-        self.balance += notional - exit_fee
-        self.trades.append(Trade(
-            entry_time_ms=position.entry_time_ms,
-            exit_time_ms=time_ms,
-            entry_price=position.entry_price,
-            exit_price=price,
-            quantity=quantity,
-            fee=entry_fee + exit_fee,
-            pnl=pnl,
-            pnl_pct=float(pnl / cost),
-            exit_reason=reason,
-            entry_index=position.entry_index,
-            exit_index=index,
-        ))
-        position.quantity -= quantity
-        position.entry_fee -= entry_fee
-        if position.quantity == 0:
-            self.position = None
-
-    def execute(self, decision: Decision, reference_price: Decimal, index: int, time_ms: int) -> None:
-        """Fill a BUY/SELL decided on the previous candle at this candle's open (``reference_price``)."""
-        if decision.action is Action.BUY and self.position is None:
-            self.open_position(decision.size, reference_price, index, time_ms)
-        elif decision.action is Action.SELL and self.position is not None:
-            price = fill_price(SELL, reference_price, self.slippage_rate)
-            self.close_position(self.sell_quantity(decision.size, price), price, index, time_ms, ExitReason.SIGNAL)
-
-    def sell_all(self, reference_price: Decimal, index: int, time_ms: int, reason: ExitReason) -> None:
-        price = fill_price(SELL, reference_price, self.slippage_rate)
-        self.close_position(self.position.quantity, price, index, time_ms, reason)
-
-    def equity(self, close_price: float) -> Decimal:
-        if self.position is None:
-            return self.balance
-        return self.balance + self.position.quantity * to_decimal(close_price)
-
-    def wants(self, action: Action) -> bool:
-        """Whether a decision would do anything now: BUY when flat, SELL when in a position."""
-        return (action is Action.BUY and self.position is None) or (action is Action.SELL and self.position is not None)
 
 
 def _parse_settings(execution_config: dict | None, risk_config: dict | None) -> tuple[ExecutionSettings, RiskSettings]:
@@ -244,10 +101,12 @@ def run_backtest(
     instance = _build_bot(bot, config)
     execution, risk = _parse_settings(execution_config, risk_config)
     starting_balance = to_decimal(starting_balance)
-    account = _Account(
+    account = SimulatedAccount(
         balance=starting_balance,
         fee_rate=to_decimal(fee_rate),
-        slippage_rate=to_decimal(slippage_rate),
+        # The config's slippage, when it sets one, wins over the argument (so a subscription's config and a
+        # backtest of it agree).
+        slippage_rate=execution.slippage_rate if execution.slippage_rate is not None else to_decimal(slippage_rate),
         execution=execution,
         risk=risk,
     )

@@ -5,12 +5,16 @@ execution_config keys (all optional):
 - ``buy_order_value``: the percent (0 < v <= 100, default 100) or the quote amount;
 - ``sell_order_type``: ``ALL`` (default) or ``PERCENTAGE`` (of the open position);
 - ``sell_order_value``: the percent for ``PERCENTAGE`` (0 < v <= 100);
-- ``quantity_step``: the market's lot step, quantities are rounded down to it (default 0.00000001).
+- ``quantity_step``: the market's lot step, quantities are rounded down to it (default 0.00000001);
+- ``order_type``: ``market`` (default). ``limit`` is refused for now, with a message saying so;
+- ``slippage_percent``: the slippage assumed for simulated fills (paper and backtests), percent, default 0.
 
 risk_config keys (all optional; ``None`` or 0 means "not set"):
 - ``stop_loss_percent``: stop ``pct`` percent below the entry price (5 = 5 %, < 100);
 - ``take_profit_percent``: target ``pct`` percent above the entry price;
-- ``max_position_size``: the largest notional (quote currency) one entry may have.
+- ``max_position_size``: the largest notional (quote currency) one entry may have;
+- ``max_open_trades``: the most positions the owner may hold open at once on one exchange account (default 1;
+  a single subscription holds at most one).
 
 Unknown keys are rejected rather than ignored: a misspelt ``stop_loss_pct`` silently running a backtest
 without a stop would be worse than an error.
@@ -28,6 +32,8 @@ from trading.fill_model import to_decimal
 PERCENTAGE = "PERCENTAGE"
 USDT_AMOUNT = "USDT_AMOUNT"
 ALL = "ALL"
+MARKET = "market"
+LIMIT = "limit"
 DEFAULT_QUANTITY_STEP = Decimal("0.00000001")  # 8 decimals, as the trades table stores quantities
 
 
@@ -58,6 +64,8 @@ class ExecutionSettings:
     sell_order_type: str = ALL
     sell_order_value: Decimal | None = None
     quantity_step: Decimal = DEFAULT_QUANTITY_STEP
+    order_type: str = MARKET
+    slippage_pct: Decimal | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> ExecutionSettings:
@@ -65,7 +73,8 @@ class ExecutionSettings:
         config = dict(config or {})
         errors: list[dict] = []
         _check_keys(errors, "execution_config", config,
-                    {"buy_order_type", "buy_order_value", "sell_order_type", "sell_order_value", "quantity_step"})
+                    {"buy_order_type", "buy_order_value", "sell_order_type", "sell_order_value", "quantity_step",
+                     "order_type", "slippage_percent"})
         buy_type = config.get("buy_order_type") or PERCENTAGE
         if buy_type not in (PERCENTAGE, USDT_AMOUNT):
             errors.append({"field": "execution_config.buy_order_type", "message": "must be PERCENTAGE or USDT_AMOUNT"})
@@ -89,9 +98,25 @@ class ExecutionSettings:
                 )
         step = config.get("quantity_step")
         step = DEFAULT_QUANTITY_STEP if step is None else _number(errors, "execution_config.quantity_step", step)
+        order_type = config.get("order_type") or MARKET
+        if order_type == LIMIT:
+            errors.append({"field": "execution_config.order_type",
+                           "message": "limit orders are not supported yet; use market"})
+        elif order_type != MARKET:
+            errors.append({"field": "execution_config.order_type", "message": "must be market or limit"})
+        slippage = config.get("slippage_percent")
+        if slippage is not None and not _is_zero(slippage):
+            slippage = _number(errors, "execution_config.slippage_percent", slippage, percent=True)
+        else:
+            slippage = None
         if errors:
             raise ConfigError(errors)
-        return cls(buy_type, buy_value, sell_type, sell_value, step)
+        return cls(buy_type, buy_value, sell_type, sell_value, step, order_type, slippage)
+
+    @property
+    def slippage_rate(self) -> Decimal | None:
+        """The slippage as a fraction (0.0005 for 0.05 %), or None when the config does not set it."""
+        return None if self.slippage_pct is None else self.slippage_pct / 100
 
 
 @dataclass(frozen=True)
@@ -99,13 +124,19 @@ class RiskSettings:
     stop_loss_pct: Decimal | None = None
     take_profit_pct: Decimal | None = None
     max_position_size: Decimal | None = None
+    max_open_trades: int = 1
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> RiskSettings:
         """Parse ``risk_config``; ``None``/0 values mean "not set". Raises ``ConfigError``."""
         config = dict(config or {})
         errors: list[dict] = []
-        _check_keys(errors, "risk_config", config, {"stop_loss_percent", "take_profit_percent", "max_position_size"})
+        _check_keys(errors, "risk_config", config,
+                    {"stop_loss_percent", "take_profit_percent", "max_position_size", "max_open_trades"})
+        max_open_trades = config.get("max_open_trades") or 1
+        if isinstance(max_open_trades, bool) or not isinstance(max_open_trades, int) or not 1 <= max_open_trades <= 100:
+            errors.append({"field": "risk_config.max_open_trades", "message": "must be a whole number from 1 to 100"})
+            max_open_trades = 1
         values = {}
         for key in ("stop_loss_percent", "take_profit_percent", "max_position_size"):
             raw = config.get(key)
@@ -115,7 +146,8 @@ class RiskSettings:
             errors.append({"field": "risk_config.stop_loss_percent", "message": "must be less than 100"})
         if errors:
             raise ConfigError(errors)
-        return cls(values["stop_loss_percent"], values["take_profit_percent"], values["max_position_size"])
+        return cls(values["stop_loss_percent"], values["take_profit_percent"], values["max_position_size"],
+                   max_open_trades)
 
 
 def _is_zero(value: Any) -> bool:

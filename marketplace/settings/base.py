@@ -219,3 +219,24 @@ LOGGING = {
         "ccxt": {"level": "WARNING"},
     },
 }
+
+# --- Trading engine ---------------------------------------------------------------------------------------------
+# Where candles come from: "ccxt" (the exchanges) or "replay" (CSV files, no network).
+MARKET_DATA_SOURCE = env.str("MARKET_DATA_SOURCE", default="replay")
+MARKET_DATA_REPLAY_DIR = env.path("MARKET_DATA_REPLAY_DIR", default=BASE_DIR / "data" / "candles")
+# Loop the replay files over wall-clock time (the demo trades on old candles with today's timestamps).
+MARKET_DATA_REPLAY_LOOP = env_bool("MARKET_DATA_REPLAY_LOOP", default=True)
+# Re-root an exchange's REST URLs, e.g. {"BINANCE": "http://127.0.0.1:9001"} for a local stand-in.
+EXCHANGE_API_BASE_URLS = env.json("EXCHANGE_API_BASE_URLS", default={})
+# Fee assumed for paper fills (fraction of notional, each side), as in backtests.
+PAPER_FEE_RATE = env.str("PAPER_FEE_RATE", default="0.001")
+PAPER_STARTING_BALANCE = env.str("PAPER_STARTING_BALANCE", default="10000")
+# Uploaded bot code runs only under bubblewrap when this is true (production.py forces it).
+BOT_SANDBOX_REQUIRED = env_bool("BOT_SANDBOX_REQUIRED", default=False)
+CELERY_BEAT_SCHEDULE = {
+    "scheduler-tick": {"task": "trading.scheduler_tick", "schedule": 60.0},
+}
+CELERY_TASK_ROUTES = {
+    "trading.run_subscription_batch": {"queue": "live"},
+    "trading.scheduler_tick": {"queue": "maintenance"},
+}

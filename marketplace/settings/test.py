@@ -17,3 +17,8 @@ PASSWORD_HASHERS = ["accounts.hashers.FastBCryptSHA256PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+# Tests pin times inside the shipped candle files; looping would hide a wrong timestamp.
+MARKET_DATA_REPLAY_LOOP = False
+MARKET_DATA_SOURCE = "replay"
+# A private in-memory cache per test process unless CI points CACHE_URL at Redis.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://tests")}

@@ -1,9 +1,10 @@
 """Database-level rules of the seed that Django does not create: ON DELETE CASCADE and the analytics views."""
 from django.db import migrations
 
-from marketplace.migration_ops import CascadeOnDelete
+from marketplace.migration_ops import CascadeOnDelete, MySQLOnly
 
-# The seed's views, verbatim (../shared/seed/database-schema.md, "Analytics Views"). SQLite accepts them too.
+# The seed's views, verbatim (../shared/seed/database-schema.md, "Analytics Views"). Created on MySQL/MariaDB only:
+# SQLite rebuilds a table to alter it, and a view that names the table makes every later migration fail there.
 USER_PERFORMANCE_SUMMARY = """
 CREATE VIEW user_performance_summary AS
 SELECT
@@ -59,6 +60,6 @@ class Migration(migrations.Migration):
         CascadeOnDelete("subscriptions", "user_id", "users"),
         CascadeOnDelete("trades", "subscription_id", "subscriptions"),
         CascadeOnDelete("performance_logs", "subscription_id", "subscriptions"),
-        migrations.RunSQL(USER_PERFORMANCE_SUMMARY, "DROP VIEW IF EXISTS user_performance_summary"),
-        migrations.RunSQL(BOT_PERFORMANCE_SUMMARY, "DROP VIEW IF EXISTS bot_performance_summary"),
+        MySQLOnly(USER_PERFORMANCE_SUMMARY, "DROP VIEW IF EXISTS user_performance_summary"),
+        MySQLOnly(BOT_PERFORMANCE_SUMMARY, "DROP VIEW IF EXISTS bot_performance_summary"),
     ]

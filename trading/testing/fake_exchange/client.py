@@ -7,9 +7,9 @@ This is meant to be shared by tests and the trading engine: the engine can call 
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import ccxt
+
+from trading.exchanges.ccxt_factory import rebase_urls
 
 #: ccxt options that keep ``load_markets()`` to one request (``GET /api/v3/exchangeInfo``):
 #: no futures/options exchangeInfo, no private currency list (``/sapi/v1/capital/config/getall``),
@@ -22,11 +22,6 @@ SPOT_ONLY_OPTIONS: dict[str, object] = {
 }
 
 DEFAULT_TIMEOUT_MS = 5000
-
-
-def _rebase(url: str, base_url: str) -> str:
-    """Keep ``url``'s path, replace its scheme and host: ``https://api.binance.com/api/v3`` -> ``<base>/api/v3``."""
-    return base_url.rstrip("/") + urlsplit(url).path
 
 
 def make_binance_client(base_url: str, api_key: str, secret: str, **options: object) -> ccxt.binance:
@@ -64,8 +59,5 @@ def make_binance_client(base_url: str, api_key: str, secret: str, **options: obj
     exchange = ccxt.binance(config)  # type: ignore[arg-type]
     exchange.options.update(SPOT_ONLY_OPTIONS)
     exchange.options.update(extra_options)
-    for section in ("api", "test", "demo"):
-        urls = exchange.urls.get(section)
-        if isinstance(urls, dict):
-            exchange.urls[section] = {key: _rebase(url, base_url) for key, url in urls.items()}
+    rebase_urls(exchange, base_url)
     return exchange

@@ -1,0 +1,34 @@
+"""Order intents: our own client order id per (subscription, candle, side), and each exchange's name for it."""
+
+import uuid
+from datetime import datetime
+
+from accounts.models import Exchange
+
+# The parameter each exchange's API takes our client order id in (ccxt passes these through unchanged).
+CLIENT_ORDER_ID_PARAM: dict[str, str] = {
+    Exchange.BINANCE: "newClientOrderId",
+    Exchange.BYBIT: "orderLinkId",
+    Exchange.COINBASE: "client_order_id",
+    Exchange.KRAKEN: "cl_ord_id",
+    Exchange.HUOBI: "client-order-id",
+}
+# ... and the one its order lookup takes.
+LOOKUP_PARAM: dict[str, str] = {
+    Exchange.BINANCE: "origClientOrderId",
+    Exchange.BYBIT: "orderLinkId",
+    Exchange.COINBASE: "client_order_id",
+    Exchange.KRAKEN: "cl_ord_id",
+    Exchange.HUOBI: "client-order-id",
+}
+_NAMESPACE = uuid.UUID("6f1c1b0e-5b7e-4d43-9a55-3f0b3d2f6a10")
+
+
+def client_order_id(*, subscription_id: int, candle_at: datetime, side: str, exchange: str, paper: bool) -> str:
+    """Deterministic: a rerun for the same candle and side computes the same id, so the exchange can tell us
+    whether it already has that order. Binance/Bybit/Kraken/HTX accept `[A-Za-z0-9_-]{1,36}`; Coinbase wants a
+    UUID, so it gets the UUIDv5 of the same text."""
+    text = f"bm{'p' if paper else ''}{subscription_id}-{int(candle_at.timestamp())}-{side[0]}"
+    if exchange == Exchange.COINBASE and not paper:
+        return str(uuid.uuid5(_NAMESPACE, text))
+    return text

@@ -1,0 +1,229 @@
+"""Paper execution: simulated fills on real market data, with the account and fill model backtests use.
+
+Within a run for the candle that closed at `close_at`, events happen in the backtest's order:
+1. a paper order decided on an earlier candle and still pending fills at the open of the candle after it;
+2. the stop loss / take profit of the open position is checked against the candle that just closed;
+3. the bot's decision on that candle, if it would act, becomes an order that fills at the next candle's open
+   (now, when the in-progress candle's open is known; otherwise at the next run, step 1).
+The account state is kept exactly (`PaperAccount.exact_state`), so the same candles and config give the same
+trades as `bots.backtest.run_backtest`.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+
+from bots.backtest.account import Position, SimulatedAccount
+from bots.backtest.settings import ExecutionSettings, RiskSettings
+from bots.sdk import Action, Decision
+from subscriptions.models import Subscription
+from trading import timeframes
+from trading.engine import records
+from trading.engine.orders import client_order_id
+from trading.fill_model import ExitReason, exit_trigger, fee, to_decimal
+from trading.market_data import CandleWindow
+from trading.models import Order, PaperAccount, PerformanceLog, Trade
+
+
+@dataclass
+class PaperOutcome:
+    """What happened in one paper run, for the decision log."""
+
+    events: list[dict] = field(default_factory=list)
+    balance: Decimal = Decimal(0)
+
+
+def _fee_rate() -> Decimal:
+    return to_decimal(settings.PAPER_FEE_RATE)
+
+
+def paper_account_for(subscription: Subscription) -> PaperAccount:
+    """The subscription's paper account, locked (created with the configured starting balance on first use)."""
+    starting = to_decimal(settings.PAPER_STARTING_BALANCE)
+    PaperAccount.objects.get_or_create(
+        subscription=subscription,
+        defaults={"starting_balance": starting, "quote_balance": starting, "exact_state": {"balance": str(starting)}},
+    )
+    return PaperAccount.objects.select_for_update().get(subscription=subscription)
+
+
+def _load(paper: PaperAccount, execution: ExecutionSettings, risk: RiskSettings) -> SimulatedAccount:
+    state = paper.exact_state or {}
+    account = SimulatedAccount(
+        balance=Decimal(state.get("balance", str(paper.quote_balance))),
+        fee_rate=_fee_rate(),
+        slippage_rate=execution.slippage_rate or Decimal(0),
+        execution=execution,
+        risk=risk,
+    )
+    position = state.get("position")
+    if position:
+        account.position = Position(
+            quantity=Decimal(position["quantity"]),
+            entry_price=Decimal(position["entry_price"]),
+            entry_fee=Decimal(position["entry_fee"]),
+            entry_time_ms=int(position["entry_time_ms"]),
+            entry_index=0,
+            stop_loss_price=Decimal(position["stop_loss_price"]) if position["stop_loss_price"] else None,
+            take_profit_price=Decimal(position["take_profit_price"]) if position["take_profit_price"] else None,
+        )
+    return account
+
+
+def _save(paper: PaperAccount, account: SimulatedAccount) -> None:
+    position = account.position
+    paper.exact_state = {
+        "balance": str(account.balance),
+        "position": None
+        if position is None
+        else {
+            "quantity": str(position.quantity),
+            "entry_price": str(position.entry_price),
+            "entry_fee": str(position.entry_fee),
+            "entry_time_ms": position.entry_time_ms,
+            "stop_loss_price": None if position.stop_loss_price is None else str(position.stop_loss_price),
+            "take_profit_price": None if position.take_profit_price is None else str(position.take_profit_price),
+        },
+    }
+    paper.quote_balance = account.balance
+    paper.base_balance = position.quantity if position else Decimal(0)
+    paper.save(update_fields=["exact_state", "quote_balance", "base_balance", "updated_at"])
+
+
+class _Recorder:
+    """Applies one account operation and mirrors what it did into trades rows and log events."""
+
+    def __init__(self, subscription: Subscription, account: SimulatedAccount, outcome: PaperOutcome) -> None:
+        self.subscription = subscription
+        self.account = account
+        self.outcome = outcome
+
+    def open_trade(self) -> Trade | None:
+        return self.subscription.trades.select_for_update().filter(status=Trade.Status.OPEN).first()
+
+    def apply(self, operation, *, action: str, order: Order | None = None) -> None:
+        before_trades = len(self.account.trades)
+        before_events = len(self.outcome.events)
+        had_position = self.account.position is not None
+        operation()
+        for closed in self.account.trades[before_trades:]:
+            open_trade = self.open_trade()
+            exit_fee = fee(closed.quantity * closed.exit_price, self.account.fee_rate)
+            row = records.trade_close(
+                trade=open_trade,
+                quantity=closed.quantity,
+                exit_price=closed.exit_price,
+                exit_time=timeframes.from_ms(closed.exit_time_ms),
+                exit_fee=exit_fee,
+                reason=str(closed.exit_reason),
+            )
+            self._event(action, closed.exit_price, closed.quantity, order, trade=row)
+        position = self.account.position
+        if position is not None and not had_position:
+            row = records.trade_open(
+                subscription=self.subscription,
+                quantity=position.quantity,
+                entry_price=position.entry_price,
+                entry_time=timeframes.from_ms(position.entry_time_ms),
+                entry_fee=position.entry_fee,
+                stop_loss_price=position.stop_loss_price,
+                take_profit_price=position.take_profit_price,
+            )
+            self._event(action, position.entry_price, position.quantity, order, trade=row)
+        if order is not None:
+            if len(self.outcome.events) > before_events:
+                order.status = Order.Status.FILLED
+                order.trade = self.outcome.events[-1]["trade"]
+            else:
+                # Nothing to do by the time it could fill (e.g. a stop loss closed the position first).
+                order.status, order.error = Order.Status.CANCELLED, "Nothing to fill when its candle opened."
+            order.save(update_fields=["status", "trade", "error", "filled_quantity", "average_price", "updated_at"])
+
+    def _event(self, action: str, price: Decimal, quantity: Decimal, order: Order | None, *, trade: Trade) -> None:
+        self.outcome.events.append(
+            {"action": action, "price": price, "quantity": quantity, "trade": trade, "order": order}
+        )
+        if order is not None:
+            order.filled_quantity = quantity
+            order.average_price = price
+
+
+def _pending_orders(subscription: Subscription, close_at) -> list[Order]:
+    return list(
+        subscription.orders.select_for_update()
+        .filter(status=Order.Status.PENDING, candle_at__lt=close_at)
+        .order_by("candle_at")
+    )
+
+
+def paper_run(
+    *,
+    subscription: Subscription,
+    window: CandleWindow,
+    decision: Decision | None,
+    execution: ExecutionSettings,
+    risk: RiskSettings,
+) -> PaperOutcome:
+    """One paper run for the candle that closed at `window.close_at`. The caller holds the subscription's lock."""
+    paper = paper_account_for(subscription)
+    account = _load(paper, execution, risk)
+    outcome = PaperOutcome()
+    recorder = _Recorder(subscription, account, outcome)
+    candles = window.candles
+    times = [int(t) for t in candles.time]
+
+    # 1. Orders decided earlier whose next candle is now closed: fill at that candle's open.
+    for order in _pending_orders(subscription, window.close_at):
+        fill_ms = timeframes.to_ms(order.candle_at)
+        if fill_ms not in times:
+            order.status, order.error = Order.Status.CANCELLED, "The candle it was to fill on is missing."
+            order.save(update_fields=["status", "error", "updated_at"])
+            continue
+        index = times.index(fill_ms)
+        pending_decision = Decision.from_json(order.decision)
+        recorder.apply(
+            lambda d=pending_decision, i=index: account.execute(d, to_decimal(float(candles.open[i])), i, times[i]),
+            action=pending_decision.action.value,
+            order=order,
+        )
+
+    # 2. Stop loss / take profit on the candle that just closed (the entry candle included).
+    last = len(candles) - 1
+    position = account.position
+    if position is not None and position.entry_time_ms <= times[last]:
+        trigger = exit_trigger(position, candles[last])
+        if trigger is not None:
+            reason, trigger_price = trigger
+            action = (
+                PerformanceLog.Action.STOP_LOSS if reason is ExitReason.STOP_LOSS else PerformanceLog.Action.TAKE_PROFIT
+            )
+            recorder.apply(lambda: account.sell_all(trigger_price, last, times[last], reason), action=action)
+
+    # 3. The decision on the closed candle.
+    if decision is not None and decision.action is not Action.HOLD and account.wants(decision.action):
+        close_ms = timeframes.to_ms(window.close_at)
+        order = Order.objects.create(
+            subscription=subscription,
+            candle_at=window.close_at,
+            side=decision.action.value,
+            purpose=Order.Purpose.ENTRY if decision.action is Action.BUY else Order.Purpose.EXIT,
+            client_order_id=client_order_id(
+                subscription_id=subscription.pk,
+                candle_at=window.close_at,
+                side=decision.action.value,
+                exchange=subscription.exchange_type,
+                paper=True,
+            ),
+            decision=decision.to_json(),
+        )
+        if window.next_open is not None:
+            recorder.apply(
+                lambda: account.execute(decision, window.next_open, last + 1, close_ms),
+                action=decision.action.value,
+                order=order,
+            )
+
+    _save(paper, account)
+    outcome.balance = account.balance
+    return outcome

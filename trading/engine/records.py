@@ -1,0 +1,123 @@
+"""What a run writes: trades (opened, closed, split on partial exits), decision logs, subscription counters."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import F
+
+from subscriptions.models import Subscription
+from trading.fill_model import realized_pnl
+from trading.models import PerformanceLog, Side, Trade
+
+PERCENT_PLACES = Decimal("0.0001")
+
+
+def trade_open(
+    *,
+    subscription: Subscription,
+    quantity: Decimal,
+    entry_price: Decimal,
+    entry_time: datetime,
+    entry_fee: Decimal,
+    stop_loss_price: Decimal | None,
+    take_profit_price: Decimal | None,
+    exchange_order_id: str | None = None,
+    exchange_trade_id: str | None = None,
+) -> Trade:
+    return Trade.objects.create(
+        subscription=subscription,
+        side=Side.BUY,
+        trading_pair=subscription.trading_pair,
+        quantity=quantity,
+        entry_price=entry_price,
+        entry_time=entry_time,
+        entry_fee=entry_fee,
+        stop_loss_price=stop_loss_price,
+        take_profit_price=take_profit_price,
+        exchange_order_id=exchange_order_id,
+        exchange_trade_id=exchange_trade_id,
+    )
+
+
+def trade_close(
+    *,
+    trade: Trade,
+    quantity: Decimal,
+    exit_price: Decimal,
+    exit_time: datetime,
+    exit_fee: Decimal,
+    reason: str,
+    exchange_order_id: str | None = None,
+) -> Trade:
+    """Close `quantity` of an open trade (the caller holds its row lock) and count it on the subscription.
+
+    A partial exit closes a new row for the part sold, carrying its share of the entry fee, and leaves the rest
+    open on the original row: one closed trade row per exit, as backtests report them.
+    Returns the closed row.
+    """
+    if quantity >= trade.quantity:
+        quantity, entry_fee_share, closed = trade.quantity, trade.entry_fee, trade
+    else:
+        entry_fee_share = trade.entry_fee * quantity / trade.quantity
+        closed = Trade(
+            subscription_id=trade.subscription_id,
+            side=trade.side,
+            trading_pair=trade.trading_pair,
+            entry_price=trade.entry_price,
+            entry_time=trade.entry_time,
+            stop_loss_price=trade.stop_loss_price,
+            take_profit_price=trade.take_profit_price,
+            exchange_trade_id=trade.exchange_trade_id,
+        )
+        trade.quantity -= quantity
+        trade.entry_fee -= entry_fee_share
+        trade.save(update_fields=["quantity", "entry_fee"])
+    pnl, cost = realized_pnl(
+        quantity=quantity,
+        entry_price=closed.entry_price,
+        entry_fee=entry_fee_share,
+        exit_price=exit_price,
+        exit_fee=exit_fee,
+    )
+    closed.quantity = quantity
+    closed.entry_fee = entry_fee_share
+    closed.exit_price = exit_price
+    closed.exit_time = exit_time
+    closed.exit_fee = exit_fee
+    closed.exit_reason = reason
+    closed.pnl = pnl
+    closed.pnl_percentage = (pnl / cost * 100).quantize(PERCENT_PLACES) if cost else Decimal(0)
+    closed.status = Trade.Status.CLOSED
+    if exchange_order_id:
+        closed.exchange_order_id = exchange_order_id
+    closed.save()
+    # F() expressions: the counters are incremented in the database, in the same transaction as the trade, so two
+    # writers can never lose an update.
+    Subscription.objects.filter(pk=trade.subscription_id).update(
+        total_trades=F("total_trades") + 1,
+        winning_trades=F("winning_trades") + (1 if pnl > 0 else 0),
+        total_pnl=F("total_pnl") + pnl,
+    )
+    return closed
+
+
+def decision_log(
+    *,
+    subscription: Subscription,
+    action: str,
+    timestamp: datetime,
+    price: Decimal,
+    quantity: Decimal,
+    balance: Decimal,
+    signal_data: dict,
+) -> PerformanceLog:
+    """One performance_logs row: every decision is logged, HOLD included, with what the bot used."""
+    return PerformanceLog.objects.create(
+        subscription=subscription,
+        action=action,
+        timestamp=timestamp,
+        price=price,
+        quantity=quantity,
+        balance=balance,
+        signal_data=signal_data,
+    )

@@ -1,0 +1,1 @@
+"""One adapter per exchange family behind `trading.exchanges.base.ExchangeAdapter`."""
