@@ -150,6 +150,8 @@ class Order(models.Model):
     requested_quantity = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
     requested_quote = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
     limit_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    # The market's lot step when the order was made: a fill is booked in whole steps (see trading.engine.live).
+    amount_step = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
     # The bot's decision that made the order (action, size, reason, indicators), as Decision.to_json().
     decision = models.JSONField(null=True, blank=True)
     # What happened.

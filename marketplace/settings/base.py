@@ -240,3 +240,5 @@ CELERY_TASK_ROUTES = {
     "trading.run_subscription_batch": {"queue": "live"},
     "trading.scheduler_tick": {"queue": "maintenance"},
 }
+# How long one exchange request may take before its outcome is treated as unknown (orders are then looked up).
+EXCHANGE_TIMEOUT_MS = env.int("EXCHANGE_TIMEOUT_MS", default=10_000)

@@ -20,8 +20,16 @@ from trading import timeframes
 from trading.bot_runtime import BotAnswer, BotRequest, BotUnavailable, decide_many, required_candles
 from trading.config_schemas import validate_trading_configs
 from trading.engine import health, records
+from trading.engine.live import live_run
 from trading.engine.paper import paper_run
-from trading.exceptions import MarketDataUnavailable, StaleMarketData, TradingError
+from trading.exceptions import (
+    ConfigurationRefused,
+    CredentialInvalid,
+    MarketDataUnavailable,
+    OrderRejected,
+    StaleMarketData,
+    TradingError,
+)
 from trading.fill_model import to_decimal
 from trading.market_data import CandleWindow, closed_candles
 from trading.models import PerformanceLog
@@ -124,37 +132,64 @@ def _run_one(subscription_id: int, *, window: CandleWindow, answer: BotAnswer, r
             _refuse_unsupported(subscription)
         except (ConfigError, TradingError) as exc:
             return _fail(subscription, run_at, str(exc), stop=True)
-        if not subscription.is_paper:
-            # Exchange execution lands with the live engine; until then a non-paper subscription is refused.
-            return _fail(
-                subscription, run_at, "Testnet and mainnet execution is not enabled yet; use paper mode.", stop=True
+        if subscription.is_paper:
+            outcome = paper_run(
+                subscription=subscription, window=window, decision=answer.decision, execution=execution, risk=risk
             )
-        outcome = paper_run(
-            subscription=subscription, window=window, decision=answer.decision, execution=execution, risk=risk
+            return _complete(subscription, window, answer, run_at, outcome.events, outcome.balance, "paper", [])
+
+    # Exchange runs hold no transaction over the network: each order step commits on its own (see live.py).
+    mode = subscription.network_type
+    try:
+        outcome = live_run(
+            subscription=subscription,
+            window=window,
+            decision=answer.decision,
+            run_at=run_at,
+            execution=execution,
+            risk=risk,
         )
-        _log_decision(subscription, window, answer.decision, outcome.events, outcome.balance, mode="paper")
-        subscription.bot_state = answer.state
-        subscription.last_run_at = timezone.now()
-        subscription.completed_candle_at = run_at
-        subscription.last_error = ""
-        subscription.consecutive_failures = 0
-        subscription.save(
-            update_fields=["bot_state", "last_run_at", "completed_candle_at", "last_error", "consecutive_failures"]
-        )
-    action = outcome.events[-1]["action"] if outcome.events else Action.HOLD.value
-    return RunReport(subscription_id, run_at, action)
+    except CredentialInvalid as exc:
+        health.credential_failed(subscription_id=subscription.pk, message=str(exc))
+        return RunReport(subscription_id, run_at, "error", str(exc))
+    except (ConfigurationRefused, OrderRejected) as exc:
+        return _fail(subscription, run_at, str(exc), stop=isinstance(exc, ConfigurationRefused))
+    with transaction.atomic():
+        subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
+        return _complete(subscription, window, answer, run_at, outcome.events, outcome.balance, mode, outcome.notes)
+
+
+def _complete(subscription, window, answer, run_at, events, balance, mode, notes) -> RunReport:
+    """Log the decision and mark the run done (inside the caller's transaction, with the row locked)."""
+    _log_decision(subscription, window, answer.decision, events, balance, mode=mode, notes=notes)
+    subscription.bot_state = answer.state
+    subscription.last_run_at = timezone.now()
+    subscription.completed_candle_at = run_at
+    # An order the exchange refused is worth showing; it does not stop the subscription.
+    subscription.last_error = "; ".join(notes)[:2000]
+    subscription.consecutive_failures = 0
+    subscription.save(
+        update_fields=["bot_state", "last_run_at", "completed_candle_at", "last_error", "consecutive_failures"]
+    )
+    action = events[-1]["action"] if events else Action.HOLD.value
+    return RunReport(subscription.pk, run_at, action, "; ".join(notes))
 
 
 def _refuse_unsupported(subscription: Subscription) -> None:
-    from trading.exceptions import ConfigurationRefused
-
     if subscription.trade_mode != Subscription.TradeMode.SPOT:
         raise ConfigurationRefused(f"{subscription.trade_mode} trading is not supported yet; only Spot is.")
     timeframes.seconds(subscription.timeframe)
 
 
 def _log_decision(
-    subscription, window: CandleWindow, decision: Decision | None, events: list[dict], balance: Decimal, *, mode: str
+    subscription,
+    window: CandleWindow,
+    decision: Decision | None,
+    events: list[dict],
+    balance: Decimal,
+    *,
+    mode: str,
+    notes: list[str],
 ) -> None:
     """One log row per decision (HOLD included) and one per fill it caused, with the bot's indicators."""
     last_close = to_decimal(float(window.candles.close[-1]))
@@ -165,6 +200,8 @@ def _log_decision(
         "indicators": (decision.to_json().get("indicators") or {}) if decision else {},
         "decided": decision.action.value if decision else "HOLD",
     }
+    if notes:
+        signal["notes"] = notes
     if not events:
         records.decision_log(
             subscription=subscription,

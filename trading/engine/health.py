@@ -35,3 +35,37 @@ def run_failed(*, subscription_id: int, message: str, stop: bool = False) -> Non
             "Fix the cause, then resume it from your dashboard.",
         )
     )
+
+
+def credential_failed(*, subscription_id: int, message: str) -> None:
+    """The exchange refused the subscription's key: mark the key invalid and stop every subscription using it."""
+    from trading.engine.live import credential_for  # late: live imports this module's neighbours
+    from trading.exceptions import ConfigurationRefused
+
+    subscription = Subscription.objects.get(pk=subscription_id)
+    try:
+        credential = credential_for(subscription)
+    except ConfigurationRefused:
+        credential = None
+    with transaction.atomic():
+        if credential is not None:
+            type(credential).objects.filter(pk=credential.pk).update(
+                validation_status="invalid", validation_error=message[:2000]
+            )
+            testnet = credential.is_testnet
+            users = Subscription.objects.filter(
+                exchange_type=credential.exchange,
+                network_type="testnet" if testnet else "mainnet",
+                is_paper=False,
+                status=Subscription.Status.ACTIVE,
+            )
+            users = (
+                users.filter(user_principal_id=credential.principal_id)
+                if credential.principal_id
+                else users.filter(user_id=credential.user_id, user_principal_id__isnull=True)
+            )
+            affected = list(users.values_list("pk", flat=True))
+        else:
+            affected = [subscription_id]
+        for pk in affected:
+            run_failed(subscription_id=pk, message=f"The exchange refused your API key: {message}", stop=True)

@@ -47,7 +47,6 @@ def trade_close(
     exit_time: datetime,
     exit_fee: Decimal,
     reason: str,
-    exchange_order_id: str | None = None,
 ) -> Trade:
     """Close `quantity` of an open trade (the caller holds its row lock) and count it on the subscription.
 
@@ -88,8 +87,7 @@ def trade_close(
     closed.pnl = pnl
     closed.pnl_percentage = (pnl / cost * 100).quantize(PERCENT_PLACES) if cost else Decimal(0)
     closed.status = Trade.Status.CLOSED
-    if exchange_order_id:
-        closed.exchange_order_id = exchange_order_id
+    # exchange_order_id stays the entry order's id; the exit order is linked through orders.trade.
     closed.save()
     # F() expressions: the counters are incremented in the database, in the same transaction as the trade, so two
     # writers can never lose an update.

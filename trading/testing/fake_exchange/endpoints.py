@@ -89,8 +89,11 @@ def klines(state: ExchangeState, _account: Account | None, params: dict[str, str
     start, end = param_int(params, "startTime"), param_int(params, "endTime")
     limit = param_int(params, "limit") or 500
     limit = max(1, min(limit, 1000))
-    rows = [c for c in series.visible(now)
-            if (start is None or c.open_time >= start) and (end is None or c.open_time <= end)]
+    rows = [
+        c
+        for c in series.visible(now)
+        if (start is None or c.open_time >= start) and (end is None or c.open_time <= end)
+    ]
     rows = rows[:limit] if start is not None else rows[-limit:]
     return [_kline(c, now) for c in rows]
 

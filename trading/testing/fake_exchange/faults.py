@@ -87,16 +87,28 @@ class FaultInjector:
         self._armed: list[_Armed] = []
         self._chaos: _Chaos | None = None
 
-    def arm(self, kind: str, *, method: str | None = "POST", path: str | None = "/api/v3/order", count: int = 1,
-            **options: object) -> None:
+    def arm(
+        self,
+        kind: str,
+        *,
+        method: str | None = "POST",
+        path: str | None = "/api/v3/order",
+        count: int = 1,
+        **options: object,
+    ) -> None:
         """Fail the next ``count`` requests matching ``method`` + ``path`` (None matches anything) with ``kind``."""
         if count < 1:
             raise ValueError("count must be >= 1")
         self._armed.append(_Armed(kind, method, path, count, _resolve(kind, options)))
 
-    def set_chaos(self, seed: int, probabilities: dict[str, float], *,
-                  match: list[tuple[str, str]] | None = None,
-                  options: dict[str, dict[str, object]] | None = None) -> None:
+    def set_chaos(
+        self,
+        seed: int,
+        probabilities: dict[str, float],
+        *,
+        match: list[tuple[str, str]] | None = None,
+        options: dict[str, dict[str, object]] | None = None,
+    ) -> None:
         """Inject faults at random (``random.Random(seed)``, so a run is reproducible).
 
         ``probabilities`` maps fault kind -> probability per matching request (their sum must be <= 1);
@@ -107,8 +119,9 @@ class FaultInjector:
             raise ValueError("fault probabilities add up to more than 1")
         options = options or {}
         resolved = {kind: _resolve(kind, options.get(kind, {})) for kind in probabilities}
-        self._chaos = _Chaos(random.Random(seed), list(probabilities.items()),
-                             set(match) if match is not None else None, resolved)
+        self._chaos = _Chaos(
+            random.Random(seed), list(probabilities.items()), set(match) if match is not None else None, resolved
+        )
 
     def clear(self) -> None:
         """Disarm everything, chaos included."""

@@ -126,8 +126,12 @@ class MarketSpec:
             )
         if self.notional_filter == "MIN_NOTIONAL":
             filters.append(
-                {"filterType": "MIN_NOTIONAL", "minNotional": fmt(self.min_notional), "applyToMarket": True,
-                 "avgPriceMins": 5}
+                {
+                    "filterType": "MIN_NOTIONAL",
+                    "minNotional": fmt(self.min_notional),
+                    "applyToMarket": True,
+                    "avgPriceMins": 5,
+                }
             )
         else:
             filters.append(
@@ -200,8 +204,11 @@ class MarketSpec:
     # --- filters (each raises errors.filter_failure on violation) ---
 
     def check_price(self, price: Decimal) -> None:
-        if price < self.price_floor or price > self.max_price or not _is_multiple(price, self.price_floor,
-                                                                                   self.tick_size):
+        if (
+            price < self.price_floor
+            or price > self.max_price
+            or not _is_multiple(price, self.price_floor, self.tick_size)
+        ):
             raise errors.filter_failure("PRICE_FILTER")
 
     def check_lot(self, qty: Decimal, *, market: bool) -> None:
@@ -230,11 +237,23 @@ def default_markets() -> list[MarketSpec]:
     """BTCUSDT and ETHUSDT with the filter values of Binance's real entries (see the module docstring)."""
     return [
         MarketSpec(
-            symbol="BTCUSDT", base="BTC", quote="USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.00001"),
-            min_qty=Decimal("0.00001"), min_notional=Decimal("5"), market_max_qty=Decimal("128.52621715"),
+            symbol="BTCUSDT",
+            base="BTC",
+            quote="USDT",
+            tick_size=Decimal("0.01"),
+            step_size=Decimal("0.00001"),
+            min_qty=Decimal("0.00001"),
+            min_notional=Decimal("5"),
+            market_max_qty=Decimal("128.52621715"),
         ),
         MarketSpec(
-            symbol="ETHUSDT", base="ETH", quote="USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.0001"),
-            min_qty=Decimal("0.0001"), min_notional=Decimal("5"), market_max_qty=Decimal("3277.54882761"),
+            symbol="ETHUSDT",
+            base="ETH",
+            quote="USDT",
+            tick_size=Decimal("0.01"),
+            step_size=Decimal("0.0001"),
+            min_qty=Decimal("0.0001"),
+            min_notional=Decimal("5"),
+            market_max_qty=Decimal("3277.54882761"),
         ),
     ]

@@ -222,8 +222,12 @@ class Order:
         }
         if resp_type == "ACK":
             return ack
-        result = {**self._common(), "transactTime": self.time, "workingTime": self.time,
-                  "selfTradePreventionMode": "NONE"}
+        result = {
+            **self._common(),
+            "transactTime": self.time,
+            "workingTime": self.time,
+            "selfTradePreventionMode": "NONE",
+        }
         if resp_type == "RESULT":
             return result
         return {**result, "fills": [f.to_order_fill() for f in self.fills]}

@@ -133,12 +133,20 @@ class FakeBinance:
     ``newClientOrderId`` is refused only while an order with it is open) or ``"strict"`` (never reusable).
     """
 
-    def __init__(self, *, markets: list[MarketSpec] | None = None,
-                 candles: dict[tuple[str, str], str | Path] | None = None, now_ms: int | None = None,
-                 client_id_policy: str = "binance", host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        markets: list[MarketSpec] | None = None,
+        candles: dict[tuple[str, str], str | Path] | None = None,
+        now_ms: int | None = None,
+        client_id_policy: str = "binance",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.lock = threading.RLock()
-        self.state = ExchangeState(markets if markets is not None else default_markets(), now_ms=now_ms,
-                                   client_id_policy=client_id_policy)
+        self.state = ExchangeState(
+            markets if markets is not None else default_markets(), now_ms=now_ms, client_id_policy=client_id_policy
+        )
         self.faults = FaultInjector()
         self.internal_errors: list[str] = []
         self._log: list[RequestRecord] = []
@@ -160,8 +168,9 @@ class FakeBinance:
         if self._server is None:
             self._stopping.clear()
             self._server = _Server(self._address, self)
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name="fake-binance", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-binance", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -203,9 +212,16 @@ class FakeBinance:
         base, quote = symbol.split("/")
         self.load_candles(symbol, interval, PROJECT_CANDLE_DIR / f"{base}_{quote}-{interval}.csv")
 
-    def add_account(self, api_key: str, secret: str, balances: dict[str, str | Decimal] | None = None, *,
-                    restrictions: dict[str, bool] | None = None, maker_rate: str | Decimal = "0.001",
-                    taker_rate: str | Decimal = "0.001") -> None:
+    def add_account(
+        self,
+        api_key: str,
+        secret: str,
+        balances: dict[str, str | Decimal] | None = None,
+        *,
+        restrictions: dict[str, bool] | None = None,
+        maker_rate: str | Decimal = "0.001",
+        taker_rate: str | Decimal = "0.001",
+    ) -> None:
         """Register a key pair with free ``balances`` (asset -> amount) and apiRestrictions overrides,
         e.g. ``restrictions={"enableWithdrawals": True}``."""
         with self.lock:
@@ -239,14 +255,27 @@ class FakeBinance:
 
     # --- faults ---
 
-    def arm_fault(self, kind: str, *, method: str | None = "POST", path: str | None = "/api/v3/order",
-                  count: int = 1, **options: object) -> None:
+    def arm_fault(
+        self,
+        kind: str,
+        *,
+        method: str | None = "POST",
+        path: str | None = "/api/v3/order",
+        count: int = 1,
+        **options: object,
+    ) -> None:
         """Fail the next ``count`` requests matching ``method`` + ``path`` with fault ``kind`` (see faults.py)."""
         with self.lock:
             self.faults.arm(kind, method=method, path=path, count=count, **options)
 
-    def set_chaos(self, seed: int, probabilities: dict[str, float], *, match: list[tuple[str, str]] | None = None,
-                  options: dict[str, dict[str, object]] | None = None) -> None:
+    def set_chaos(
+        self,
+        seed: int,
+        probabilities: dict[str, float],
+        *,
+        match: list[tuple[str, str]] | None = None,
+        options: dict[str, dict[str, object]] | None = None,
+    ) -> None:
         """Inject faults at random with a seeded RNG (see :meth:`FaultInjector.set_chaos`)."""
         with self.lock:
             self.faults.set_chaos(seed, probabilities, match=match, options=options)
@@ -257,22 +286,32 @@ class FakeBinance:
 
     # --- inspection (snapshots: changing them does not change the server) ---
 
-    def requests(self, method: str | None = None, path: str | None = None,
-                 client_order_id: str | None = None) -> list[RequestRecord]:
+    def requests(
+        self, method: str | None = None, path: str | None = None, client_order_id: str | None = None
+    ) -> list[RequestRecord]:
         """The request log, oldest first, optionally filtered."""
         with self.lock:
-            return [copy.deepcopy(r) for r in self._log
-                    if (method is None or r.method == method) and (path is None or r.path == path)
-                    and (client_order_id is None or r.client_order_id == client_order_id)]
+            return [
+                copy.deepcopy(r)
+                for r in self._log
+                if (method is None or r.method == method)
+                and (path is None or r.path == path)
+                and (client_order_id is None or r.client_order_id == client_order_id)
+            ]
 
-    def orders(self, api_key: str | None = None, *, symbol: str | None = None,
-               client_order_id: str | None = None) -> list[Order]:
+    def orders(
+        self, api_key: str | None = None, *, symbol: str | None = None, client_order_id: str | None = None
+    ) -> list[Order]:
         """Orders on the server (any status), oldest first. ``symbol`` is Binance's id or ccxt's."""
         symbol = symbol.replace("/", "") if symbol else None
         with self.lock:
-            return [copy.deepcopy(o) for o in self.state.orders
-                    if (api_key is None or o.api_key == api_key) and (symbol is None or o.symbol == symbol)
-                    and (client_order_id is None or o.client_order_id == client_order_id)]
+            return [
+                copy.deepcopy(o)
+                for o in self.state.orders
+                if (api_key is None or o.api_key == api_key)
+                and (symbol is None or o.symbol == symbol)
+                and (client_order_id is None or o.client_order_id == client_order_id)
+            ]
 
     def balance(self, api_key: str, asset: str) -> Balance:
         with self.lock:
@@ -285,10 +324,14 @@ class FakeBinance:
         params.update(parse_qsl(raw_body, keep_blank_values=True))
         with self.lock:
             record = RequestRecord(
-                seq=len(self._log) + 1, method=method, path=path,
-                params={k: v for k, v in params.items() if k != "signature"}, api_key=api_key,
+                seq=len(self._log) + 1,
+                method=method,
+                path=path,
+                params={k: v for k, v in params.items() if k != "signature"},
+                api_key=api_key,
                 client_order_id=params.get("newClientOrderId") or params.get("origClientOrderId"),
-                server_time_ms=self.state.now_ms)
+                server_time_ms=self.state.now_ms,
+            )
             self._log.append(record)
             fault = self.faults.pick(method, path)
             record.fault = fault.kind if fault else None
@@ -306,8 +349,16 @@ class FakeBinance:
                 record.error_code = reply.body["code"]
             return reply
 
-    def _execute(self, method: str, path: str, params: dict[str, str], raw_query: str, raw_body: str,
-                 api_key: str | None, fault: Fault | None) -> _Reply:
+    def _execute(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str],
+        raw_query: str,
+        raw_body: str,
+        api_key: str | None,
+        fault: Fault | None,
+    ) -> _Reply:
         # gateway-level faults come before anything else, as a rate limiter or load balancer would
         if fault and fault.kind == "http_429":
             return _Reply(429, errors.TOO_MANY_REQUESTS.body(), {"Retry-After": str(fault.options["retry_after"])})
@@ -339,8 +390,9 @@ class FakeBinance:
         # a proxy's plain-text page: with no Binance error code in it, ccxt maps the status itself
         return _Reply(status, f"{status} Service Unavailable.")
 
-    def _authenticate(self, method: str, path: str, params: dict[str, str], raw_query: str, raw_body: str,
-                      api_key: str | None) -> Account:
+    def _authenticate(
+        self, method: str, path: str, params: dict[str, str], raw_query: str, raw_body: str, api_key: str | None
+    ) -> Account:
         """Binance's SIGNED check: known key, ``timestamp`` present, ``signature`` = HMAC-SHA256(secret,
         query string + body, without the signature itself), lower/upper-case hex accepted.
 
@@ -362,7 +414,10 @@ class FakeBinance:
             raise errors.bad_signature()
         if not account.restrictions.get("enableReading", True):
             raise errors.invalid_api_key()
-        if method in ("POST", "DELETE") and path in TRADING_PATHS and not account.restrictions.get(
-                "enableSpotAndMarginTrading", False):
+        if (
+            method in ("POST", "DELETE")
+            and path in TRADING_PATHS
+            and not account.restrictions.get("enableSpotAndMarginTrading", False)
+        ):
             raise errors.invalid_api_key()
         return account

@@ -57,8 +57,9 @@ def _limit(params: dict[str, str], default: int = 500) -> int:
 class ExchangeState:
     """Everything the server knows. Not thread-safe by itself: the server holds ``FakeBinance.lock`` around calls."""
 
-    def __init__(self, markets: list[MarketSpec], *, now_ms: int | None = None,
-                 client_id_policy: str = "binance") -> None:
+    def __init__(
+        self, markets: list[MarketSpec], *, now_ms: int | None = None, client_id_policy: str = "binance"
+    ) -> None:
         if client_id_policy not in ("binance", "strict"):
             raise ValueError("client_id_policy must be 'binance' or 'strict'")
         self.markets: dict[str, MarketSpec] = {m.symbol: m for m in markets}
@@ -119,11 +120,23 @@ class ExchangeState:
 
     # --- accounts ---
 
-    def add_account(self, api_key: str, secret: str, balances: dict[str, str | Decimal] | None = None,
-                    restrictions: dict[str, bool] | None = None, maker_rate: Decimal | str = "0.001",
-                    taker_rate: Decimal | str = "0.001") -> Account:
-        account = Account(api_key=api_key, secret=secret, uid=next(self._uids), created_ms=self.now_ms,
-                          maker_rate=Decimal(maker_rate), taker_rate=Decimal(taker_rate))
+    def add_account(
+        self,
+        api_key: str,
+        secret: str,
+        balances: dict[str, str | Decimal] | None = None,
+        restrictions: dict[str, bool] | None = None,
+        maker_rate: Decimal | str = "0.001",
+        taker_rate: Decimal | str = "0.001",
+    ) -> Account:
+        account = Account(
+            api_key=api_key,
+            secret=secret,
+            uid=next(self._uids),
+            created_ms=self.now_ms,
+            maker_rate=Decimal(maker_rate),
+            taker_rate=Decimal(taker_rate),
+        )
         for asset, amount in (balances or {}).items():
             account.balances[asset] = Balance(free=Decimal(amount))
         if restrictions:
@@ -166,7 +179,8 @@ class ExchangeState:
             spec.check_notional(limit_price * qty, market=False)
             quote_qty = ZERO
             marketable = price_now is not None and (
-                limit_price >= price_now if side == "BUY" else limit_price <= price_now)
+                limit_price >= price_now if side == "BUY" else limit_price <= price_now
+            )
             if order_type == "LIMIT_MAKER" and marketable:
                 raise errors.would_match_and_take()
             price = price_now if marketable else limit_price
@@ -182,10 +196,22 @@ class ExchangeState:
             return None
 
         now = self.now_ms
-        order = Order(order_id=next(self._order_ids), api_key=account.api_key, symbol=spec.symbol,
-                      client_order_id=client_id, side=side, type=order_type, time_in_force=tif, price=limit_price,
-                      orig_qty=qty, orig_quote_order_qty=quote_qty, time=now, update_time=now,
-                      locked_asset=lock_asset, locked_amount=lock_amount)
+        order = Order(
+            order_id=next(self._order_ids),
+            api_key=account.api_key,
+            symbol=spec.symbol,
+            client_order_id=client_id,
+            side=side,
+            type=order_type,
+            time_in_force=tif,
+            price=limit_price,
+            orig_qty=qty,
+            orig_quote_order_qty=quote_qty,
+            time=now,
+            update_time=now,
+            locked_asset=lock_asset,
+            locked_amount=lock_amount,
+        )
         account.lock(lock_asset, lock_amount)
         self.orders.append(order)
         if marketable:
@@ -199,16 +225,22 @@ class ExchangeState:
             return uuid.uuid4().hex[:22]
         if not _CLIENT_ID.match(requested):
             raise errors.BinanceError(
-                -1100, "Illegal characters found in parameter 'newClientOrderId'; "
-                       "legal range is '^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.")
+                -1100,
+                "Illegal characters found in parameter 'newClientOrderId'; "
+                "legal range is '^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.",
+            )
         for order in self.orders:
-            if order.api_key == account.api_key and order.client_order_id == requested and (
-                    order.is_open or self.client_id_policy == "strict"):
+            if (
+                order.api_key == account.api_key
+                and order.client_order_id == requested
+                and (order.is_open or self.client_id_policy == "strict")
+            ):
                 raise errors.duplicate_order()
         return requested
 
-    def _size_market(self, spec: MarketSpec, params: dict[str, str],
-                     price_now: Decimal | None) -> tuple[Decimal, Decimal, Decimal]:
+    def _size_market(
+        self, spec: MarketSpec, params: dict[str, str], price_now: Decimal | None
+    ) -> tuple[Decimal, Decimal, Decimal]:
         """(quantity, quoteOrderQty or 0, fill price) of a MARKET order, with Binance's filter checks."""
         raw_qty, raw_quote = params.get("quantity"), params.get("quoteOrderQty")
         if not raw_qty and not raw_quote:
@@ -244,9 +276,21 @@ class ExchangeState:
             fee_asset, fee = spec.quote, (quote_qty * rate).quantize(EIGHT_PLACES, ROUND_HALF_UP)
             account.debit(spec.base, order.orig_qty)
             account.credit(spec.quote, quote_qty - fee)
-        order.fills.append(Fill(trade_id=next(self._trade_ids), order_id=order.order_id, symbol=order.symbol,
-                                side=order.side, price=price, qty=order.orig_qty, quote_qty=quote_qty,
-                                commission=fee, commission_asset=fee_asset, time=at_ms, is_maker=is_maker))
+        order.fills.append(
+            Fill(
+                trade_id=next(self._trade_ids),
+                order_id=order.order_id,
+                symbol=order.symbol,
+                side=order.side,
+                price=price,
+                qty=order.orig_qty,
+                quote_qty=quote_qty,
+                commission=fee,
+                commission_asset=fee_asset,
+                time=at_ms,
+                is_maker=is_maker,
+            )
+        )
         order.executed_qty = order.orig_qty
         order.cumulative_quote_qty = quote_qty
         order.status, order.update_time, order.locked_amount = "FILLED", at_ms, ZERO
@@ -282,8 +326,11 @@ class ExchangeState:
         self._close(order, "CANCELED", self.now_ms)
 
     def open_orders(self, account: Account, symbol: str | None) -> list[Order]:
-        return [o for o in self.orders
-                if o.api_key == account.api_key and o.is_open and (symbol is None or o.symbol == symbol)]
+        return [
+            o
+            for o in self.orders
+            if o.api_key == account.api_key and o.is_open and (symbol is None or o.symbol == symbol)
+        ]
 
     def all_orders(self, account: Account, params: dict[str, str]) -> list[Order]:
         """GET /api/v3/allOrders: ``orderId`` -> orders with id >= it; else the newest ``limit`` in the time window."""
@@ -295,8 +342,13 @@ class ExchangeState:
         """GET /api/v3/myTrades: optional ``orderId`` filter, ``fromId``, ``startTime``/``endTime``, ``limit``."""
         spec = self.market(params)
         order_id = param_int(params, "orderId")
-        rows = [f for o in self.orders if o.api_key == account.api_key and o.symbol == spec.symbol
-                for f in o.fills if order_id is None or f.order_id == order_id]
+        rows = [
+            f
+            for o in self.orders
+            if o.api_key == account.api_key and o.symbol == spec.symbol
+            for f in o.fills
+            if order_id is None or f.order_id == order_id
+        ]
         rows.sort(key=lambda f: f.trade_id)
         return _window(rows, params, id_param="fromId", id_of=lambda f: f.trade_id, time_of=lambda f: f.time)
 

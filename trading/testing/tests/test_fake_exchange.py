@@ -77,10 +77,16 @@ def test_fetch_ohlcv_replays_candles_up_to_the_clock(fake, exchange):
 
     rows = exchange.fetch_ohlcv("BTC/USDT", "1h", limit=4)
 
-    assert [r[0] for r in rows] == [c.open_time for c in BTC_1H[K - 3: K + 1]]
+    assert [r[0] for r in rows] == [c.open_time for c in BTC_1H[K - 3 : K + 1]]
     closed = BTC_1H[K - 1]
-    assert rows[-2] == [closed.open_time, float(closed.open), float(closed.high), float(closed.low),
-                        float(closed.close), float(closed.volume)]
+    assert rows[-2] == [
+        closed.open_time,
+        float(closed.open),
+        float(closed.high),
+        float(closed.low),
+        float(closed.close),
+        float(closed.volume),
+    ]
     # the candle in progress shows only its open: nothing from the replayed future leaks
     current = BTC_1H[K].open
     assert rows[-1][1:] == [float(current)] * 4 + [0.0]

@@ -1,0 +1,433 @@
+"""Exchange execution (testnet and mainnet): orders that are never duplicated and never lost, by design.
+
+Every order goes through three steps, each in its own transaction where the database is involved:
+1. the intent is stored (`orders` row, status PENDING) with our client order id, unique per subscription, run time
+   and side, and committed before the exchange hears of it;
+2. it is sent (no transaction is held open over the network);
+3. the row is updated with what the exchange said, and the trade is written, in one transaction.
+A crash between 1 and 3 leaves a PENDING/SENT row; `order_resolve` (run before the next decision of that
+subscription and by the periodic reconciliation) looks it up by client id and records it, or marks it LOST after
+bounded lookups that all say the exchange never saw it. A timeout or 5xx on creation never triggers a resend.
+"""
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts.models import ExchangeCredential
+from accounts.services import credential_reveal
+from bots.backtest.account import SimulatedAccount
+from bots.backtest.settings import ExecutionSettings, RiskSettings
+from bots.sdk import Action, Decision
+from subscriptions.models import Subscription
+from trading import timeframes
+from trading.engine import records
+from trading.engine.orders import client_order_id
+from trading.exceptions import ConfigurationRefused, CredentialInvalid, OrderOutcomeUnknown, OrderRejected
+from trading.exchanges.base import MarketRules, OrderResult
+from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
+from trading.fill_model import ExitReason, exit_trigger, quantize_down, stop_loss_price, take_profit_price, to_decimal
+from trading.market_data import CandleWindow
+from trading.models import Order, PerformanceLog, Trade
+
+logger = logging.getLogger(__name__)
+
+LOOKUP_ATTEMPTS = 4
+LOOKUP_BACKOFF_S = (0.2, 0.5, 1.0, 2.0)
+
+
+@dataclass
+class LiveOutcome:
+    events: list[dict] = field(default_factory=list)
+    balance: Decimal = Decimal(0)
+    notes: list[str] = field(default_factory=list)
+
+
+def credential_for(subscription: Subscription) -> ExchangeCredential:
+    """The active key for the subscription's exchange and network. Raises ConfigurationRefused when there is none
+    usable: mainnet needs a key that passed validation."""
+    testnet = subscription.network_type == Subscription.NetworkType.TESTNET
+    owner = (
+        {"principal_id": subscription.user_principal_id}
+        if subscription.user_principal_id
+        else {"user_id": subscription.user_id, "principal_id": None}
+    )
+    credential = ExchangeCredential.objects.filter(
+        exchange=subscription.exchange_type, is_testnet=testnet, is_active=True, **owner
+    ).first()
+    network = "testnet" if testnet else "mainnet"
+    if credential is None:
+        raise ConfigurationRefused(f"No active {subscription.exchange_type} {network} API key is connected.")
+    if credential.validation_status == ExchangeCredential.ValidationStatus.INVALID:
+        raise ConfigurationRefused(f"The {network} API key is invalid: {credential.validation_error or 'replace it'}.")
+    if not testnet and credential.validation_status != ExchangeCredential.ValidationStatus.VALID:
+        raise ConfigurationRefused("Mainnet trading needs an API key that passed validation; validate it first.")
+    return credential
+
+
+def adapter_for(subscription: Subscription, credential: ExchangeCredential) -> CcxtAdapter:
+    return CcxtAdapter(
+        subscription.exchange_type,
+        credential_reveal(credential),
+        testnet=subscription.network_type == Subscription.NetworkType.TESTNET,
+        key_id=str(credential.pk),
+        timeout_ms=settings.EXCHANGE_TIMEOUT_MS,
+    )
+
+
+# --- recording what the exchange did ---------------------------------------------------------------------------
+
+
+def order_record_result(*, order_id: int, result: OrderResult, risk: RiskSettings | None = None) -> Order:
+    """Write what the exchange reported for an order, and the trade it opened or closed. Idempotent: an order
+    already recorded as final is left as it is (a redelivered run and the reconciliation may both get here)."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("subscription").get(pk=order_id)
+        # LOST is not final here: if the exchange reports the order after all, what it reports wins.
+        if order.status in (Order.Status.FILLED, Order.Status.REJECTED, Order.Status.CANCELLED):
+            return order
+        order.exchange_order_id = result.exchange_order_id
+        order.filled_quantity = result.filled
+        order.average_price = result.average_price
+        price = result.average_price or Decimal(0)
+        order.fee_quote = result.fee_quote + result.fee_base * price
+        if result.filled <= 0:
+            order.status = Order.Status.OPEN if not result.is_final else Order.Status.CANCELLED
+            order.save()
+            return order
+        subscription = order.subscription
+        if order.side == "BUY":
+            # A buy's fee charged in the base asset reduces what we hold. What is left below one lot step can never
+            # be sold on its own: it is booked as part of the entry cost, so the trade holds whole steps only.
+            received = result.filled - result.fee_base
+            quantity = quantize_down(received, order.amount_step)
+            risk = risk or _risk_of(subscription)
+            order.trade = records.trade_open(
+                subscription=subscription,
+                quantity=quantity,
+                entry_price=price,
+                entry_time=order.candle_at,
+                entry_fee=order.fee_quote + (received - quantity) * price,
+                stop_loss_price=stop_loss_price(price, risk.stop_loss_pct),
+                take_profit_price=take_profit_price(price, risk.take_profit_pct),
+                exchange_order_id=result.exchange_order_id,
+                exchange_trade_id=result.exchange_trade_id,
+            )
+        else:
+            open_trade = subscription.trades.select_for_update().filter(status=Trade.Status.OPEN).first()
+            if open_trade is not None:
+                order.trade = records.trade_close(
+                    trade=open_trade,
+                    quantity=result.filled,
+                    exit_price=price,
+                    exit_time=order.candle_at,
+                    exit_fee=order.fee_quote,
+                    reason=_exit_reason(order),
+                )
+        order.status = Order.Status.FILLED if result.is_final or result.filled > 0 else Order.Status.OPEN
+        order.save()
+        return order
+
+
+def _risk_of(subscription: Subscription) -> RiskSettings:
+    return RiskSettings.from_config(subscription.risk_config)
+
+
+def _exit_reason(order: Order) -> str:
+    return {
+        Order.Purpose.STOP_LOSS: ExitReason.STOP_LOSS,
+        Order.Purpose.TAKE_PROFIT: ExitReason.TAKE_PROFIT,
+    }.get(order.purpose, ExitReason.SIGNAL).value
+
+
+def order_resolve(*, order: Order, adapter: CcxtAdapter, wait: bool = True, max_lookups: int | None = None) -> Order:
+    """Settle an order whose outcome is unknown (PENDING/SENT) by looking it up with our client id.
+
+    Found: recorded. Not found by every one of LOOKUP_ATTEMPTS lookups: LOST (the exchange never saw it). A lookup
+    that fails on the network proves nothing: the order stays SENT for the next reconciliation.
+    """
+    attempts_left = max(LOOKUP_ATTEMPTS - order.lookup_attempts, 1)
+    if max_lookups is not None:
+        attempts_left = min(attempts_left, max_lookups)
+    for attempt in range(attempts_left):
+        try:
+            result = adapter.find_order(order.subscription.trading_pair, order.client_order_id)
+        except TransientExchangeError:
+            Order.objects.filter(pk=order.pk).update(status=Order.Status.SENT)
+            order.refresh_from_db()
+            return order
+        if result is not None:
+            return order_record_result(order_id=order.pk, result=result)
+        Order.objects.filter(pk=order.pk, status__in=[Order.Status.PENDING, Order.Status.SENT]).update(
+            lookup_attempts=order.lookup_attempts + attempt + 1, status=Order.Status.SENT
+        )
+        if wait and attempt + 1 < attempts_left:
+            time.sleep(LOOKUP_BACKOFF_S[min(attempt, len(LOOKUP_BACKOFF_S) - 1)])
+    order.refresh_from_db()
+    if order.lookup_attempts >= LOOKUP_ATTEMPTS and order.status == Order.Status.SENT:
+        Order.objects.filter(pk=order.pk, status=Order.Status.SENT).update(
+            status=Order.Status.LOST, error="The exchange never received this order (checked by its client id)."
+        )
+        order.refresh_from_db()
+    return order
+
+
+def _place(*, order: Order, adapter: CcxtAdapter, amount: Decimal, risk: RiskSettings) -> Order:
+    """Step 2 and 3: send a committed intent and record the answer.
+
+    The intent is claimed first with a compare-and-set PENDING -> SENT: of two workers holding the same intent
+    (a redelivered task running beside the original), only one ever sends it.
+    """
+    symbol = order.subscription.trading_pair
+    if not Order.objects.filter(pk=order.pk, status=Order.Status.PENDING).update(status=Order.Status.SENT):
+        order.refresh_from_db()
+        return order
+    try:
+        result = adapter.create_market_order(symbol, order.side, amount, order.client_order_id)
+    except OrderOutcomeUnknown as exc:
+        Order.objects.filter(pk=order.pk).update(error=str(exc))
+        order.refresh_from_db()
+        return order_resolve(order=order, adapter=adapter)
+    except OrderRejected as exc:
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.REJECTED, error=str(exc)[:2000])
+        order.refresh_from_db()
+        return order
+    return order_record_result(order_id=order.pk, result=result, risk=risk)
+
+
+def _intent(
+    *,
+    subscription: Subscription,
+    run_at: datetime,
+    side: str,
+    purpose: str,
+    quantity: Decimal,
+    decision: Decision | None,
+    rules: MarketRules,
+) -> Order:
+    """Step 1: store the intent and commit it. If it exists already (a rerun of this candle), return that one."""
+    with transaction.atomic():
+        order, _ = Order.objects.get_or_create(
+            subscription=subscription,
+            candle_at=run_at,
+            side=side,
+            defaults={
+                "purpose": purpose,
+                "client_order_id": client_order_id(
+                    subscription_id=subscription.pk,
+                    candle_at=run_at,
+                    side=side,
+                    exchange=subscription.exchange_type,
+                    paper=False,
+                ),
+                "requested_quantity": quantity,
+                "amount_step": rules.amount_step,
+                "decision": decision.to_json() if decision else None,
+            },
+        )
+    return order
+
+
+# --- sizing ----------------------------------------------------------------------------------------------------
+
+
+def _buy_amount(
+    rules: MarketRules,
+    free_quote: Decimal,
+    price: Decimal,
+    decision: Decision,
+    execution: ExecutionSettings,
+    risk: RiskSettings,
+) -> Decimal:
+    """The base amount to buy: the backtest's sizing on the real free balance, rounded to the market's step."""
+    account = SimulatedAccount(
+        balance=free_quote, fee_rate=rules.taker_fee_rate, slippage_rate=Decimal(0), execution=execution, risk=risk
+    )
+    return quantize_down(account.buy_notional(decision.size, price) / price, rules.amount_step)
+
+
+def _check_minimums(rules: MarketRules, amount: Decimal, price: Decimal) -> str:
+    """Why the exchange would refuse this amount, or "" when it meets the market's minimums."""
+    if amount <= 0:
+        return "The balance is too small for one lot of this market."
+    if rules.min_amount is not None and amount < rules.min_amount:
+        return f"{amount} {rules.base} is below the market's minimum amount {rules.min_amount}."
+    if rules.min_notional is not None and amount * price < rules.min_notional:
+        return f"{amount * price:.2f} {rules.quote} is below the market's minimum order value {rules.min_notional}."
+    return ""
+
+
+# --- the run ---------------------------------------------------------------------------------------------------
+
+
+def live_run(
+    *,
+    subscription: Subscription,
+    window: CandleWindow,
+    decision: Decision | None,
+    run_at: datetime,
+    execution: ExecutionSettings,
+    risk: RiskSettings,
+) -> LiveOutcome:
+    """One exchange run for `run_at`. Runs outside any transaction (each step commits its own); raises
+    CredentialInvalid (the caller stops the subscription), TransientExchangeError (the task retries) and
+    ConfigurationRefused."""
+    outcome = LiveOutcome()
+    credential = credential_for(subscription)
+    adapter = adapter_for(subscription, credential)
+    rules = adapter.market_rules(subscription.trading_pair)
+
+    # Earlier orders whose outcome is still unknown are settled before anything new is decided.
+    for order in subscription.orders.filter(status__in=[Order.Status.PENDING, Order.Status.SENT]):
+        order_resolve(order=order, adapter=adapter)
+
+    candle = window.candles[len(window.candles) - 1]
+    candle_open_ms = int(candle.time)
+    price = window.next_open or to_decimal(float(candle.close))
+    open_trade = subscription.trades.filter(status=Trade.Status.OPEN).first()
+
+    # Stop loss / take profit, checked on the candle that just closed.
+    if open_trade is not None and timeframes.to_ms(open_trade.entry_time) <= candle_open_ms:
+        trigger = exit_trigger(open_trade, candle)
+        if trigger is not None:
+            reason, _ = trigger
+            purpose = Order.Purpose.STOP_LOSS if reason is ExitReason.STOP_LOSS else Order.Purpose.TAKE_PROFIT
+            amount = _sell_amount(adapter, rules, open_trade.quantity)
+            order = _intent(
+                subscription=subscription, run_at=run_at, side="SELL", purpose=purpose, quantity=amount, decision=None
+            )
+            if order.status == Order.Status.PENDING:
+                order = _place(order=order, adapter=adapter, amount=amount, risk=risk)
+            _note(
+                outcome,
+                order,
+                PerformanceLog.Action.STOP_LOSS
+                if purpose == Order.Purpose.STOP_LOSS
+                else PerformanceLog.Action.TAKE_PROFIT,
+            )
+            open_trade = subscription.trades.filter(status=Trade.Status.OPEN).first()
+
+    if decision is not None and decision.action is Action.BUY and open_trade is None:
+        if _open_trades_on_account(subscription) >= risk.max_open_trades:
+            outcome.notes.append(f"BUY skipped: {risk.max_open_trades} trade(s) already open on this account.")
+        else:
+            free = adapter.free_balances()
+            amount = _buy_amount(rules, free.get(rules.quote, Decimal(0)), price, decision, execution, risk)
+            problem = _check_minimums(rules, amount, price)
+            if problem:
+                outcome.notes.append(f"BUY skipped: {problem}")
+            else:
+                order = _intent(
+                    subscription=subscription,
+                    run_at=run_at,
+                    side="BUY",
+                    purpose=Order.Purpose.ENTRY,
+                    quantity=amount,
+                    decision=decision,
+                    rules=rules,
+                )
+                if order.status == Order.Status.PENDING:
+                    order = _place(order=order, adapter=adapter, amount=amount, risk=risk)
+                _note(outcome, order, PerformanceLog.Action.BUY)
+    elif decision is not None and decision.action is Action.SELL and open_trade is not None:
+        account = SimulatedAccount(
+            balance=Decimal(0), fee_rate=rules.taker_fee_rate, slippage_rate=Decimal(0), execution=execution, risk=risk
+        )
+        account.position = _position_of(open_trade)
+        amount = _sell_amount(adapter, rules, account.sell_quantity(decision.size, price))
+        order = _intent(
+            subscription=subscription,
+            run_at=run_at,
+            side="SELL",
+            purpose=Order.Purpose.EXIT,
+            quantity=amount,
+            decision=decision,
+            rules=rules,
+        )
+        if order.status == Order.Status.PENDING:
+            order = _place(order=order, adapter=adapter, amount=amount, risk=risk)
+        _note(outcome, order, PerformanceLog.Action.SELL)
+
+    try:
+        outcome.balance = adapter.free_balances().get(rules.quote, Decimal(0))
+    except TransientExchangeError:
+        outcome.balance = Decimal(0)
+    return outcome
+
+
+def _sell_amount(adapter: CcxtAdapter, rules: MarketRules, wanted: Decimal) -> Decimal:
+    """What we may sell: the position's quantity, but never more than the free base balance (fees, dust)."""
+    free_base = adapter.free_balances().get(rules.base, Decimal(0))
+    return quantize_down(min(wanted, free_base), rules.amount_step)
+
+
+def _position_of(trade: Trade):
+    from bots.backtest.account import Position
+
+    return Position(
+        quantity=trade.quantity,
+        entry_price=trade.entry_price,
+        entry_fee=trade.entry_fee,
+        entry_time_ms=timeframes.to_ms(trade.entry_time),
+        entry_index=0,
+        stop_loss_price=trade.stop_loss_price,
+        take_profit_price=trade.take_profit_price,
+    )
+
+
+def _open_trades_on_account(subscription: Subscription) -> int:
+    """Open trades of the owner's non-paper subscriptions on the same exchange and network."""
+    return Trade.objects.filter(
+        status=Trade.Status.OPEN,
+        subscription__user_id=subscription.user_id,
+        subscription__user_principal_id=subscription.user_principal_id,
+        subscription__exchange_type=subscription.exchange_type,
+        subscription__network_type=subscription.network_type,
+        subscription__is_paper=False,
+    ).count()
+
+
+def _note(outcome: LiveOutcome, order: Order, action: str) -> None:
+    """Turn an order's final state into a log event (a fill) or a note (rejected, lost, unknown)."""
+    if order.status == Order.Status.FILLED and order.trade_id:
+        outcome.events.append(
+            {
+                "action": action,
+                "price": order.average_price or Decimal(0),
+                "quantity": order.filled_quantity,
+                "trade": order.trade,
+                "order": order,
+            }
+        )
+    else:
+        outcome.notes.append(
+            f"{order.side} order {order.client_order_id}: {order.get_status_display()}"
+            + (f" — {order.error}" if order.error else "")
+        )
+
+
+def reconcile_orders(*, older_than_s: int = 30) -> int:
+    """Settle every order left PENDING/SENT (worker killed, network down) across subscriptions. Returns how many
+    were settled. Run at worker start and periodically."""
+    from django.utils import timezone
+
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_s)
+    settled = 0
+    pending = Order.objects.filter(
+        status__in=[Order.Status.PENDING, Order.Status.SENT], updated_at__lte=cutoff, subscription__is_paper=False
+    ).select_related("subscription")
+    for order in pending:
+        try:
+            adapter = adapter_for(order.subscription, credential_for(order.subscription))
+            # One lookup per pass: an order is declared LOST only after LOOKUP_ATTEMPTS passes, spread in time.
+            order = order_resolve(order=order, adapter=adapter, wait=False, max_lookups=1)
+        except (ConfigurationRefused, CredentialInvalid, TransientExchangeError) as exc:
+            logger.warning("cannot reconcile order %s yet: %s", order.client_order_id, exc)
+            continue
+        settled += order.status not in (Order.Status.PENDING, Order.Status.SENT)
+    return settled

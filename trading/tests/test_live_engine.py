@@ -1,0 +1,209 @@
+"""Exchange execution against the fake Binance server, through the real ccxt binance class."""
+
+from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+
+from accounts.models import ExchangeCredential
+from accounts.services import credential_create
+from trading.engine.live import reconcile_orders
+from trading.models import Order, PerformanceLog, Trade
+from trading.tests.conftest import API_KEY, START, make_testnet_subscription, run_tick
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _run_hours(fake, hours, start=START):
+    for hour in range(hours):
+        run_tick(start + timedelta(hours=hour), fake)
+
+
+def _assert_books_match(fake):
+    """Every order on the exchange is one of ours, recorded once; every filled order of ours is on the exchange."""
+    on_exchange = fake.orders()
+    ids = Counter(order.client_order_id for order in on_exchange)
+    assert all(count == 1 for count in ids.values()), f"duplicate orders on the exchange: {ids}"
+    ours = {order.client_order_id: order for order in Order.objects.all()}
+    for order in on_exchange:
+        assert order.client_order_id in ours, f"{order.client_order_id} is on the exchange but not in our books"
+        assert ours[order.client_order_id].status == Order.Status.FILLED
+    for order in ours.values():
+        if order.status == Order.Status.FILLED:
+            assert order.client_order_id in ids
+        else:
+            assert order.client_order_id not in ids or order.status in (Order.Status.SENT, Order.Status.PENDING)
+
+
+def test_it_trades_on_the_exchange_with_signed_requests(alice, sma_bot, fake_binance, alice_key):
+    subscription = make_testnet_subscription(alice, sma_bot)
+    _run_hours(fake_binance, 120)
+    orders = Order.objects.filter(subscription=subscription)
+    assert orders.filter(status="FILLED").count() >= 4
+    assert not orders.exclude(status="FILLED").exists()
+    _assert_books_match(fake_binance)
+    buys = orders.filter(side="BUY")
+    assert Trade.objects.filter(subscription=subscription).count() == buys.count()
+    closed = Trade.objects.filter(subscription=subscription, status="CLOSED")
+    subscription.refresh_from_db()
+    assert subscription.total_trades == closed.count()
+    assert subscription.total_pnl == sum(t.pnl for t in closed)
+    trade = closed.first()
+    assert trade.exchange_order_id and trade.entry_fee > 0 and trade.exit_fee > 0
+    # The fill happened at the open of the candle after the decision, at the exchange's price.
+    order = buys.first()
+    assert order.average_price == _price_at(order.candle_at)
+    assert PerformanceLog.objects.filter(subscription=subscription, action="BUY").count() == buys.count()
+    assert all(r.api_key == API_KEY for r in fake_binance.requests(path="/api/v3/order"))
+
+
+def _price_at(moment):
+    from bots.sdk import Candles
+
+    rows = Candles.from_csv("data/candles/binance/BTC_USDT-1h.csv").to_rows()
+    opens = {int(row[0]): row[1] for row in rows}
+    return Decimal(str(opens[int(moment.timestamp() * 1000)]))
+
+
+def test_it_looks_a_timed_out_order_up_instead_of_sending_it_again(alice, sma_bot, fake_binance, alice_key):
+    subscription = make_testnet_subscription(alice, sma_bot)
+    fake_binance.arm_fault("timeout_after_accept", count=1, delay_s=1.5)
+    _run_hours(fake_binance, 60)
+    first = Order.objects.filter(subscription=subscription).order_by("candle_at").first()
+    assert first.status == "FILLED" and "RequestTimeout" in first.error
+    assert len(fake_binance.orders(client_order_id=first.client_order_id)) == 1
+    assert len(fake_binance.requests(method="POST", path="/api/v3/order", client_order_id=first.client_order_id)) == 1
+    assert Trade.objects.filter(exchange_order_id=first.exchange_order_id).count() == 1
+    _assert_books_match(fake_binance)
+
+
+@pytest.mark.parametrize("fault", ["http_5xx", "http_429"])
+def test_it_marks_an_order_the_exchange_never_took_as_lost(alice, sma_bot, fake_binance, alice_key, fault):
+    subscription = make_testnet_subscription(alice, sma_bot)
+    fake_binance.arm_fault(fault, count=1)
+    _run_hours(fake_binance, 60)
+    first = Order.objects.filter(subscription=subscription).order_by("candle_at").first()
+    assert first.status == "LOST" and first.lookup_attempts == 4
+    assert fake_binance.orders(client_order_id=first.client_order_id) == []
+    assert first.trade is None
+    # The next signals trade normally.
+    assert Order.objects.filter(subscription=subscription, status="FILLED").exists()
+    subscription.refresh_from_db()
+    assert subscription.status == "ACTIVE"
+    _assert_books_match(fake_binance)
+
+
+@pytest.mark.parametrize("fault, message", [("insufficient_balance", "insufficient"), ("reject_precision", "LOT_SIZE")])
+def test_it_logs_a_rejected_order_and_goes_on(alice, bob, sma_bot, fake_binance, alice_key, fault, message):
+    subscription = make_testnet_subscription(alice, sma_bot)
+    fake_binance.arm_fault(fault, count=1)
+    _run_hours(fake_binance, 60)
+    first = Order.objects.filter(subscription=subscription).order_by("candle_at").first()
+    assert first.status == "REJECTED" and message.lower() in first.error.lower()
+    subscription.refresh_from_db()
+    assert subscription.status == "ACTIVE"
+    log = PerformanceLog.objects.get(subscription=subscription, timestamp=first.candle_at)
+    assert message.lower() in " ".join(log.signal_data["notes"]).lower()
+
+
+def test_it_stops_the_subscription_and_tells_the_owner_when_the_key_is_refused(alice, sma_bot, fake_binance):
+    fake_binance.add_account(API_KEY, "another-secret-entirely-0123456789", {"USDT": "10000"})
+    credential_create(
+        user=alice, exchange="BINANCE", api_key=API_KEY, api_secret="wrong-secret-0123456789abcdef", is_testnet=True
+    )
+    subscription = make_testnet_subscription(alice, sma_bot)
+    _run_hours(fake_binance, 3)
+    subscription.refresh_from_db()
+    credential = ExchangeCredential.objects.get()
+    assert subscription.status == "ERROR" and "refused your API key" in subscription.status_reason
+    assert credential.validation_status == "invalid"
+    assert len(mail.outbox) == 1 and "stopped" in mail.outbox[0].subject
+    assert "wrong-secret" not in mail.outbox[0].body
+    assert not Order.objects.exists()
+
+
+def test_it_refuses_mainnet_without_a_validated_key(alice, sma_bot, fake_binance, alice_key):
+    subscription = make_testnet_subscription(alice, sma_bot, network_type="mainnet")
+    _run_hours(fake_binance, 1)
+    subscription.refresh_from_db()
+    assert subscription.status == "ERROR" and "mainnet" in subscription.status_reason.lower()
+
+
+def test_it_settles_orders_left_behind_by_a_killed_worker(alice, sma_bot, fake_binance, alice_key):
+    """Crash after sending (the exchange has it) and crash before sending (it does not): reconcile both."""
+    from trading.testing.fake_exchange import make_binance_client
+
+    subscription = make_testnet_subscription(alice, sma_bot)
+    _run_hours(fake_binance, 1)
+    moment = START + timedelta(hours=1)
+    fake_binance.set_time(int(moment.timestamp() * 1000))
+    sent = Order.objects.create(
+        subscription=subscription,
+        candle_at=moment.replace(second=0),
+        side="BUY",
+        purpose="ENTRY",
+        client_order_id="bm-crash-sent",
+        requested_quantity=Decimal("0.01"),
+    )
+    make_binance_client(fake_binance.base_url, API_KEY, "x" * 0 + _alice_secret()).create_order(
+        "BTC/USDT", "market", "buy", 0.01, params={"clientOrderId": "bm-crash-sent"}
+    )
+    unsent = Order.objects.create(
+        subscription=subscription,
+        candle_at=moment.replace(second=0),
+        side="SELL",
+        purpose="EXIT",
+        client_order_id="bm-crash-unsent",
+        requested_quantity=Decimal("0.01"),
+    )
+    Order.objects.filter(pk__in=[sent.pk, unsent.pk]).update(updated_at=moment - timedelta(hours=1))
+    for _ in range(4):
+        reconcile_orders(older_than_s=0)
+    sent.refresh_from_db()
+    unsent.refresh_from_db()
+    assert sent.status == "FILLED" and sent.trade.status == "OPEN" and sent.trade.quantity < Decimal("0.01")
+    assert unsent.status == "LOST" and unsent.lookup_attempts == 4
+    assert len(fake_binance.orders(client_order_id="bm-crash-sent")) == 1
+
+
+def _alice_secret():
+    from trading.tests.conftest import API_SECRET
+
+    return API_SECRET
+
+
+def test_it_never_duplicates_or_loses_an_order_under_random_faults(alice, bob, sma_bot, fake_binance, alice_key):
+    fake_binance.add_account("bobKey0123456789abcdef", "bobSecret0123456789abcdef", {"USDT": "5000"})
+    credential_create(
+        user=bob,
+        exchange="BINANCE",
+        api_key="bobKey0123456789abcdef",
+        api_secret="bobSecret0123456789abcdef",
+        is_testnet=True,
+    )
+    subscriptions = [
+        make_testnet_subscription(alice, sma_bot),
+        make_testnet_subscription(bob, sma_bot, strategy_config={"fast": 3, "slow": 12}),
+    ]
+    fake_binance.set_chaos(
+        7,
+        {"timeout_after_accept": 0.15, "http_5xx": 0.1, "http_429": 0.1},
+        match=[("POST", "/api/v3/order")],
+        options={"timeout_after_accept": {"delay_s": 1.5}},
+    )
+    _run_hours(fake_binance, 100)
+    fake_binance.clear_faults()
+    for _ in range(4):
+        reconcile_orders(older_than_s=0)
+    _assert_books_match(fake_binance)
+    for subscription in subscriptions:
+        filled_buys = Order.objects.filter(subscription=subscription, side="BUY", status="FILLED").count()
+        assert (
+            Trade.objects.filter(subscription=subscription).exclude(exit_reason="").count()
+            + Trade.objects.filter(subscription=subscription, status="OPEN").count()
+            >= filled_buys
+        )
+    assert Order.objects.filter(status="FILLED").count() >= 6
+    assert not Order.objects.filter(status__in=["PENDING", "SENT"]).exists()
