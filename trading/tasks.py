@@ -1,32 +1,54 @@
 """Celery tasks of the trading engine: thin shells that take ids and call one service.
 
 Queues: `live` (subscription runs: never delayed by heavy work), `backtests` (backtests, validation), and
-`maintenance` (the scheduler tick, expiry, statistics, clean-up, credential checks).
+`maintenance` (the scheduler tick, reconciliation, expiry, statistics, clean-up, credential checks).
 """
-
+import logging
 from datetime import datetime
 
 from celery import shared_task
-from django.utils import timezone
+from celery.signals import worker_ready
+from django.conf import settings
 
+from trading import clock
 from trading.engine.batch import run_batch
+from trading.engine.live import reconcile_orders
 from trading.scheduler import claim_due
 
+logger = logging.getLogger(__name__)
+RETRY_BACKOFF_S = (5, 15, 45, 120, 300)
 
-@shared_task(name="trading.scheduler_tick", queue="maintenance", ignore_result=True)
+
+@shared_task(name="trading.scheduler_tick", ignore_result=True)
 def scheduler_tick() -> int:
-    """Beat calls this every minute: claim due subscriptions and dispatch their batches to the live queue."""
-    batches = claim_due(timezone.now())
+    """Beat calls this every tick: claim due subscriptions and dispatch their batches to the live queue."""
+    batches = claim_due(clock.now())
     for batch in batches:
         run_subscription_batch.delay(list(batch.subscription_ids), batch.run_at.isoformat())
     return len(batches)
 
 
-@shared_task(
-    name="trading.run_subscription_batch",
-    queue="live",
-    ignore_result=True,
-    acks_late=True,
-)
-def run_subscription_batch(subscription_ids: list[int], run_at_iso: str) -> None:
-    run_batch(subscription_ids=subscription_ids, run_at=datetime.fromisoformat(run_at_iso))
+@shared_task(name="trading.run_subscription_batch", bind=True, ignore_result=True, acks_late=True, max_retries=5)
+def run_subscription_batch(self, subscription_ids: list[int], run_at_iso: str) -> None:
+    """Run one batch. Subscriptions that hit a network error, a timeout or a rate limit are retried with backoff;
+    a retry can never place an order twice (orders are intents keyed by subscription, candle and side)."""
+    reports = run_batch(subscription_ids=subscription_ids, run_at=datetime.fromisoformat(run_at_iso), now=clock.now())
+    retry_ids = [report.subscription_id for report in reports if report.outcome == "retry"]
+    if retry_ids and self.request.retries < self.max_retries:
+        countdown = RETRY_BACKOFF_S[min(self.request.retries, len(RETRY_BACKOFF_S) - 1)]
+        raise self.retry(args=[retry_ids, run_at_iso], countdown=countdown)
+
+
+@shared_task(name="trading.orders_reconcile", ignore_result=True)
+def orders_reconcile() -> int:
+    return reconcile_orders(older_than_s=settings.ORDER_RECONCILE_AFTER_S)
+
+
+@worker_ready.connect
+def reconcile_at_worker_start(sender=None, **kwargs) -> None:
+    """A worker that starts after a crash settles the orders its predecessor left in flight before anything new."""
+    try:
+        settled = reconcile_orders(older_than_s=settings.ORDER_RECONCILE_AFTER_S)
+        logger.info("reconciled %s order(s) at worker start", settled)
+    except Exception:  # noqa: BLE001 - the periodic reconciliation tries again; the worker must start regardless
+        logger.exception("order reconciliation at worker start failed")

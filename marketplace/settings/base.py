@@ -233,12 +233,22 @@ PAPER_FEE_RATE = env.str("PAPER_FEE_RATE", default="0.001")
 PAPER_STARTING_BALANCE = env.str("PAPER_STARTING_BALANCE", default="10000")
 # Uploaded bot code runs only under bubblewrap when this is true (production.py forces it).
 BOT_SANDBOX_REQUIRED = env_bool("BOT_SANDBOX_REQUIRED", default=False)
+# How long one exchange request may take before its outcome is treated as unknown (orders are then looked up).
+EXCHANGE_TIMEOUT_MS = env.int("EXCHANGE_TIMEOUT_MS", default=10_000)
+# "wall" (production) or "cache": a clock end-to-end tests move (see trading/clock.py).
+ENGINE_CLOCK = env.str("ENGINE_CLOCK", default="wall")
+SCHEDULER_TICK_SECONDS = env.float("SCHEDULER_TICK_SECONDS", default=60.0)
+# An order left PENDING/SENT this long is looked up by the reconciliation (a run resolves its own much sooner).
+ORDER_RECONCILE_AFTER_S = env.int("ORDER_RECONCILE_AFTER_S", default=30)
 CELERY_BEAT_SCHEDULE = {
-    "scheduler-tick": {"task": "trading.scheduler_tick", "schedule": 60.0},
+    "scheduler-tick": {"task": "trading.scheduler_tick", "schedule": SCHEDULER_TICK_SECONDS},
+    "orders-reconcile": {"task": "trading.orders_reconcile", "schedule": max(SCHEDULER_TICK_SECONDS, 5.0)},
 }
 CELERY_TASK_ROUTES = {
     "trading.run_subscription_batch": {"queue": "live"},
     "trading.scheduler_tick": {"queue": "maintenance"},
+    "trading.orders_reconcile": {"queue": "maintenance"},
 }
-# How long one exchange request may take before its outcome is treated as unknown (orders are then looked up).
-EXCHANGE_TIMEOUT_MS = env.int("EXCHANGE_TIMEOUT_MS", default=10_000)
+if CELERY_BROKER_URL.startswith("redis"):
+    # A task whose worker died is redelivered after this long; a live run is worthless much later than this.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_S", default=900)}

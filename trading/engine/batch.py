@@ -16,7 +16,7 @@ from django.utils import timezone
 from bots.sdk import Action, ConfigError, Decision
 from bots.selectors import bot_version_for_run
 from subscriptions.models import Subscription
-from trading import timeframes
+from trading import clock, timeframes
 from trading.bot_runtime import BotAnswer, BotRequest, BotUnavailable, decide_many, required_candles
 from trading.config_schemas import validate_trading_configs
 from trading.engine import health, records
@@ -30,6 +30,7 @@ from trading.exceptions import (
     StaleMarketData,
     TradingError,
 )
+from trading.exchanges.ccxt_adapter import TransientExchangeError
 from trading.fill_model import to_decimal
 from trading.market_data import CandleWindow, closed_candles
 from trading.models import PerformanceLog
@@ -52,7 +53,7 @@ def candle_close_for(run_at: datetime, timeframe: str) -> datetime:
 
 def run_batch(*, subscription_ids: list[int], run_at: datetime, now: datetime | None = None) -> list[RunReport]:
     """Run every subscription in `subscription_ids` for `run_at`. Returns one report per subscription."""
-    now = now or timezone.now()
+    now = now or clock.now()
     subscriptions = list(Subscription.objects.filter(pk__in=subscription_ids).select_related("bot").order_by("pk"))
     groups: dict[tuple, list[Subscription]] = defaultdict(list)
     for subscription in subscriptions:
@@ -154,6 +155,11 @@ def _run_one(subscription_id: int, *, window: CandleWindow, answer: BotAnswer, r
         return RunReport(subscription_id, run_at, "error", str(exc))
     except (ConfigurationRefused, OrderRejected) as exc:
         return _fail(subscription, run_at, str(exc), stop=isinstance(exc, ConfigurationRefused))
+    except TransientExchangeError as exc:
+        # Network, timeout, rate limit: the caller retries this subscription with backoff. Nothing is lost: the
+        # run is not marked complete, and its orders are intents that a retry settles instead of resending.
+        health.run_failed(subscription_id=subscription.pk, message=f"{exc} Retrying.")
+        return RunReport(subscription_id, run_at, "retry", str(exc))
     with transaction.atomic():
         subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
         return _complete(subscription, window, answer, run_at, outcome.events, outcome.balance, mode, outcome.notes)

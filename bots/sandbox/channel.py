@@ -1,0 +1,302 @@
+"""One running sandbox child and the JSON-line channel to it (host side; see ``bots.sandbox.child``).
+
+``Channel.request`` writes one request and reads one answer line within the call's wall-clock limit and
+the output limit. Whatever goes wrong on the way (no answer in time, an answer that is not one, a dead
+process) kills the process, which is then never used again, and raises the matching ``SandboxError``.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import selectors
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future
+from typing import Any
+
+from bots.backtest import InsufficientCandles
+from bots.sdk import ConfigError
+
+from .command import ChildCommand
+from .errors import SandboxBotError, SandboxCrashed, SandboxError, SandboxProtocolError, SandboxTimeout
+from .limits import SandboxLimits
+
+logger = logging.getLogger(__name__)
+
+STDERR_TAIL_BYTES = 64 * 1024
+CHUNK_BYTES = 64 * 1024
+MAX_ERROR_CHARS = 2_000
+MAX_TRACEBACK_CHARS = 20_000
+
+SIGNAL_HINTS = {
+    signal.SIGXCPU: "CPU time limit",
+    signal.SIGKILL: "killed: the process's lifetime CPU limit, or the system ran out of memory",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGABRT: "aborted",
+    signal.SIGXFSZ: "file size limit",
+    signal.SIGBUS: "bus error",
+}
+
+
+class _StderrTail:
+    """Drains the child's stderr in a thread (a full pipe would block the child) and keeps the last bytes."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self._tail = bytearray()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._drain, name="bot-sandbox-stderr", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        fd = self._stream.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, CHUNK_BYTES)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with self._lock:
+                self._tail += chunk
+                del self._tail[:-STDERR_TAIL_BYTES]
+
+    def text(self, wait_s: float = 0.0) -> str:
+        if wait_s:
+            self._thread.join(wait_s)  # after a crash: let the last words (faulthandler's stack) arrive
+        with self._lock:
+            return self._tail.decode(errors="replace")
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""
+
+
+class _Spawner:
+    """Starts every child process from one thread that lives as long as the host process.
+
+    ``bwrap --die-with-parent`` sets ``PR_SET_PDEATHSIG`` on itself, and the kernel sends that signal when the
+    *thread* that forked it exits, not the process. A warm sandbox started from a short-lived thread (a thread
+    pool retiring a worker, a test's threads) was SIGKILLed in the middle of later calls (measured). Forked
+    from this thread instead, "dies with its parent" means "dies with the host process", which is the intent.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+        # A forked host process (a prefork worker) has no spawner thread, and the lock or queue may have been
+        # copied mid-use: start over there.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def popen(self, argv: list[str], **options) -> subprocess.Popen:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, name="bot-sandbox-spawner", daemon=True)
+                self._thread.start()
+        result: Future = Future()
+        self._requests.put((argv, options, result))
+        return result.result()
+
+    def _serve(self) -> None:
+        while True:  # never returns: its exit would kill every sandbox it started
+            argv, options, result = self._requests.get()
+            try:
+                result.set_result(subprocess.Popen(argv, **options))  # noqa: S603 - argv from bots.sandbox.command
+            except BaseException as error:  # handed to the waiting caller, whatever it is
+                result.set_exception(error)
+
+
+_spawner = _Spawner()
+
+
+class Channel:
+    """One running child process. Not thread-safe: ``SandboxedBot`` holds its lock around every use."""
+
+    def __init__(self, command: ChildCommand, limits: SandboxLimits) -> None:
+        self.command = command
+        self.limits = limits
+        try:
+            self.popen = _spawner.popen(
+                command.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=command.env,
+                cwd=command.cwd,
+                # Its own process group, so a timeout can kill the whole group at once.
+                start_new_session=True,
+                bufsize=0,
+            )
+        except OSError as error:
+            raise SandboxError(f"could not start the bot's process: {error}") from None
+        self.stderr = _StderrTail(self.popen.stderr)
+        os.set_blocking(self.popen.stdin.fileno(), False)
+        os.set_blocking(self.popen.stdout.fileno(), False)
+        self.seq = 0
+        self.cpu_s = 0.0
+        self.killed = False
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return not self.killed and self.popen.poll() is None
+
+    def kill(self) -> None:
+        """Kill the process group; with bwrap, the sandbox's PID namespace (every process in it) dies with it."""
+        self.killed = True
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            try:
+                self.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                logger.error("bot sandbox process %s did not die after SIGKILL", self.popen.pid)
+        for stream in (self.popen.stdin, self.popen.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+
+    # -- one request ----------------------------------------------------------------------------
+
+    def request(self, op: str, payload: Mapping[str, Any], *, timeout_s: float, cpu_seconds: float) -> Any:
+        """Send one request and return its ``result``; raise a ``SandboxError`` (having killed the process when
+        it can no longer be trusted to answer in step) or ``ConfigError``/``InsufficientCandles``."""
+        self.seq += 1
+        message = {"seq": self.seq, "op": op, "cpu_seconds": cpu_seconds, **payload}
+        request = json.dumps(message, separators=(",", ":")).encode() + b"\n"
+        line, more = self._exchange(request, timeout_s, cpu_seconds)
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            self._fail_protocol(f"the bot's process wrote something that is not JSON: {bytes(line[:80])!r}")
+        if more:
+            # The child writes one line and waits: anything after it was written by someone else (the bot).
+            self._fail_protocol("the bot's process wrote more than one answer")
+        if not isinstance(answer, dict) or answer.get("seq") != self.seq or not isinstance(answer.get("ok"), bool):
+            self._fail_protocol("the bot's process wrote an answer to another request (or not an answer)")
+        if isinstance(answer.get("cpu_s"), (int, float)):
+            self.cpu_s = float(answer["cpu_s"])
+        if answer["ok"]:
+            return answer.get("result")
+        error = answer.get("error") if isinstance(answer.get("error"), dict) else {}
+        kind = error.get("kind")
+        text = str(error.get("message", ""))[:MAX_ERROR_CHARS]
+        if kind == "config":
+            raise ConfigError(config_errors(error.get("errors"), text))
+        if kind == "insufficient_candles":
+            raise InsufficientCandles(text)
+        if kind == "bot":
+            tb = str(error.get("traceback", ""))[:MAX_TRACEBACK_CHARS]
+            raise SandboxBotError(f"the bot raised {text}", traceback=tb)
+        raise SandboxProtocolError(f"the sandbox refused the request: {text}")
+
+    def _exchange(self, payload: bytes, timeout_s: float, cpu_seconds: float) -> tuple[bytes, bool]:
+        """Write ``payload`` and read one answer line, both within ``timeout_s``; at most ``max_output_bytes``.
+
+        Returns the line and whether more bytes came after it."""
+        deadline = time.monotonic() + timeout_s
+        stdin_fd, stdout_fd = self.popen.stdin.fileno(), self.popen.stdout.fileno()
+        pending = memoryview(payload)
+        received = bytearray()
+        with selectors.DefaultSelector() as selector:
+            selector.register(stdin_fd, selectors.EVENT_WRITE)
+            selector.register(stdout_fd, selectors.EVENT_READ)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.kill()
+                    raise SandboxTimeout(
+                        f"the bot did not answer within {timeout_s:g} s (wall-clock limit); its process was stopped",
+                        kind="wall", limit_s=timeout_s,
+                    )
+                for key, _events in selector.select(remaining):
+                    if key.fd == stdin_fd:
+                        try:
+                            written = os.write(stdin_fd, pending[:CHUNK_BYTES])
+                        except BlockingIOError:
+                            continue
+                        except BrokenPipeError:
+                            self._fail_exited(cpu_seconds)
+                        pending = pending[written:]
+                        if not pending:
+                            selector.unregister(stdin_fd)
+                        continue
+                    try:
+                        chunk = os.read(stdout_fd, CHUNK_BYTES)
+                    except BlockingIOError:
+                        continue
+                    if not chunk:
+                        self._fail_exited(cpu_seconds)
+                    start = len(received)
+                    received += chunk
+                    newline = received.find(b"\n", start)
+                    if newline >= 0 and newline <= self.limits.max_output_bytes:
+                        return bytes(received[:newline]), newline + 1 < len(received)
+                    if len(received) > self.limits.max_output_bytes:
+                        self._fail_protocol(
+                            f"the bot's answer is larger than {self.limits.max_output_bytes} bytes "
+                            "(output limit); its process was stopped"
+                        )
+
+    def _fail_protocol(self, message: str) -> None:
+        self.kill()
+        raise SandboxProtocolError(message, stderr_tail=self.stderr.text(wait_s=1))
+
+    def _fail_exited(self, cpu_seconds: float) -> None:
+        """The child closed its end: it died (or is dying). Raise what it died of."""
+        try:
+            returncode = self.popen.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            returncode = self.popen.returncode
+        self.kill()
+        stderr = self.stderr.text(wait_s=1)
+        exit_code, signal_number = self._decode(returncode)
+        if signal_number == signal.SIGXCPU:
+            raise SandboxTimeout(
+                f"the bot used more than {cpu_seconds:g} s of CPU time in one call (CPU limit); "
+                "its process was stopped",
+                kind="cpu", limit_s=cpu_seconds,
+            )
+        if signal_number is not None:
+            try:
+                name = signal.Signals(signal_number).name
+            except ValueError:
+                name = f"signal {signal_number}"
+            hint = SIGNAL_HINTS.get(signal_number)
+            message = f"the bot's process died of {name}" + (f" ({hint})" if hint else "")
+        else:
+            message = f"the bot's process exited with code {exit_code}"
+        last = _last_line(stderr)
+        raise SandboxCrashed(message + (f"; its last output: {last}" if last else ""),
+                             exit_code=exit_code, signal=signal_number, stderr_tail=stderr)
+
+    def _decode(self, returncode: int | None) -> tuple[int | None, int | None]:
+        """``(exit_code, signal)``. bwrap exits with 128 + N when the sandboxed process died of signal N."""
+        if returncode is None:
+            return None, signal.SIGKILL
+        if returncode < 0:
+            return None, -returncode
+        if self.command.sandboxed and 128 < returncode < 128 + 65:
+            return None, returncode - 128
+        return returncode, None
+
+
+def config_errors(errors: Any, message: str) -> list[dict[str, str]]:
+    if isinstance(errors, list) and errors and all(
+        isinstance(e, dict) and isinstance(e.get("field"), str) and isinstance(e.get("message"), str) for e in errors
+    ):
+        return [{"field": e["field"], "message": e["message"][:MAX_ERROR_CHARS]} for e in errors]
+    return [{"field": "", "message": message}]

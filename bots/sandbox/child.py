@@ -1,0 +1,311 @@
+"""The sandbox child: imports one uploaded bot and answers the host's requests, one JSON line each.
+
+It runs inside bubblewrap (see ``bots.sandbox.command``) and imports only the standard library,
+numpy/TA-Lib/jsonschema and the runtime copies of ``bots.sdk``, ``bots.backtest`` and
+``trading.fill_model`` found under ``--lib`` (never Django, never the project). The host starts it as
+
+    python -I -B -c "<bootstrap>" /sandbox/lib --bot /bot --cpu-seconds 10 [--reap-strays]
+
+The protocol
+------------
+The host writes one request per line on stdin; the child writes exactly one answer line per request on
+its stdout and then waits for the next request. At start the child moves its stdout to a private file
+descriptor and points fd 1 at stderr, so a bot's ``print()`` ends up in the (captured) stderr, not in
+the protocol.
+
+Request: a JSON object ``{"seq": <int>, "op": <str>, "cpu_seconds": <number, optional>, ...}``.
+Answer:  ``{"seq": <the request's seq>, "ok": true, "result": ..., "cpu_s": <CPU seconds used so far>}`` or
+         ``{"seq": ..., "ok": false, "error": {"kind", "message", "traceback", "errors"}, "cpu_s": ...}``
+where ``kind`` is ``"bot"`` (the bot's code raised), ``"config"`` (a ``ConfigError``; ``errors`` holds its
+``[{"field", "message"}]``), ``"insufficient_candles"`` or ``"request"`` (the host sent a bad request).
+
+Candles travel as rows ``[open_time_ms, open, high, low, close, volume]``, oldest first.
+
+Ops:
+- ``load`` ``{"entrypoint": "package.module:ClassName" | null}``: import the bot from ``--bot`` (``bot.py`` when
+  no entrypoint is given; an entrypoint without ``:Class`` searches that module). The module must define
+  exactly one ``Bot`` subclass (or the entrypoint names it). Result: ``{"slug", "name", "description",
+  "startup_candles", "config_schema", "vectorized", "bot_class"}``. Must come first.
+- ``decide`` ``{"candles": [...], "subscriptions": [{"id", "config", "state"}, ...]}``: one fresh bot instance
+  per subscription (``from_config(config, state)``) decides for the last candle. Result: ``{"results": [...]}``,
+  one per subscription in order: ``{"id", "decision": Decision.to_json(), "state": <new state>}`` or
+  ``{"id", "error": <message>, "traceback": <text>, "config_errors": [...]}``. One failing subscription
+  does not affect the others.
+- ``backtest`` ``{"candles", "config", "starting_balance", "fee_rate", "slippage_rate" (decimal strings),
+  "execution_config", "risk_config", "vectorized", "timeframe_ms"}``: ``bots.backtest.run_backtest``;
+  result ``BacktestResult.to_json()``.
+- ``lookahead`` ``{"candles", "config", "sample_points"}``: ``check_lookahead``; result
+  ``LookaheadResult.to_json()``.
+- ``ping`` ``{}``: result ``{}`` (a round trip without bot code).
+
+Module-level globals of the bot persist between calls of one process (it is reused for many calls and
+subscriptions of the same bot version); per-subscription memory belongs in ``self.state``.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import faulthandler
+import importlib
+import importlib.util
+import json
+import math
+import os
+import resource
+import signal
+import sys
+import traceback
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import bots.sdk.model
+from bots.backtest import InsufficientCandles, run_backtest
+from bots.sdk import Bot, Candles, ConfigError, Decision, VectorBot, check_lookahead
+
+
+class RequestError(Exception):
+    """The host sent a request the child cannot act on (a bug on the host side, not the bot's fault)."""
+
+
+class BotLoadError(Exception):
+    """The code folder does not hold exactly one usable Bot subclass."""
+
+
+def cpu_used_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def arm_cpu_limit(seconds: float) -> None:
+    """Allow ``seconds`` more CPU time from now: RLIMIT_CPU counts the process's whole life, so the soft limit
+    is moved before each request. It never goes past the hard limit set before the interpreter started."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    wanted = math.ceil(cpu_used_s() + seconds)
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (wanted, hard))
+
+
+def reap_strays() -> None:
+    """Kill every process the bot forked and left behind, so none outlives the request.
+
+    Only called inside the sandbox's own PID namespace (``--reap-strays``): there ``kill(-1)`` reaches just the
+    sandbox's processes (never its PID 1). Outside one it would signal every process of the user.
+    """
+    with contextlib.suppress(ProcessLookupError):  # nothing left to kill
+        os.kill(-1, signal.SIGKILL)
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+
+
+def candles_from(request: dict) -> Candles:
+    try:
+        return Candles.from_rows(request["candles"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise RequestError(f"bad candles: {error}") from None
+
+
+class Child:
+    def __init__(self, bot_dir: str, pid: int) -> None:
+        self.bot_dir = bot_dir
+        self.pid = pid
+        self.bot_cls: type[Bot] | None = None
+
+    # -- ops ------------------------------------------------------------------------------------
+
+    def op_ping(self, request: dict) -> dict:
+        return {}
+
+    def op_load(self, request: dict) -> dict:
+        if self.bot_cls is not None:
+            raise RequestError("the bot is already loaded")
+        self.bot_cls = find_bot_class(self.bot_dir, request.get("entrypoint"))
+        cls = self.bot_cls
+        return {
+            "slug": str(cls.slug),
+            "name": str(cls.name),
+            "description": str(cls.description),
+            "startup_candles": int(cls.startup_candles),
+            "config_schema": cls.config_schema,
+            "vectorized": issubclass(cls, VectorBot),
+            "bot_class": f"{cls.__module__}:{cls.__qualname__}",
+        }
+
+    def op_decide(self, request: dict) -> dict:
+        cls = self.loaded()
+        candles = candles_from(request)
+        subscriptions = request.get("subscriptions")
+        if not isinstance(subscriptions, list):
+            raise RequestError("'subscriptions' must be a list")
+        # One Candles for every subscription: its arrays are read-only, so one bot cannot change them for the next.
+        return {"results": [decide_one(cls, candles, subscription) for subscription in subscriptions]}
+
+    def op_backtest(self, request: dict) -> dict:
+        cls = self.loaded()
+        candles = candles_from(request)
+        result = run_backtest(
+            cls,
+            candles,
+            config=request.get("config"),
+            starting_balance=Decimal(str(request.get("starting_balance", "10000"))),
+            fee_rate=Decimal(str(request.get("fee_rate", "0.001"))),
+            slippage_rate=Decimal(str(request.get("slippage_rate", "0"))),
+            execution_config=request.get("execution_config"),
+            risk_config=request.get("risk_config"),
+            vectorized=request.get("vectorized"),
+            timeframe_ms=request.get("timeframe_ms"),
+        )
+        return result.to_json()
+
+    def op_lookahead(self, request: dict) -> dict:
+        cls = self.loaded()
+        candles = candles_from(request)
+        return check_lookahead(cls, request.get("config"), candles, request.get("sample_points", 50)).to_json()
+
+    def loaded(self) -> type[Bot]:
+        if self.bot_cls is None:
+            raise RequestError("no bot loaded: send 'load' first")
+        return self.bot_cls
+
+    # -- dispatch -------------------------------------------------------------------------------
+
+    def handle(self, line: bytes, default_cpu_s: float) -> dict:
+        try:
+            request = json.loads(line)
+            if not isinstance(request, dict):
+                raise ValueError("not an object")
+        except ValueError as error:
+            return {"seq": None, "ok": False, "error": error_json("request", f"bad request line: {error}")}
+        seq = request.get("seq")
+        handler = getattr(self, f"op_{request.get('op')}", None)
+        if handler is None:
+            return {"seq": seq, "ok": False, "error": error_json("request", f"unknown op {request.get('op')!r}")}
+        arm_cpu_limit(float(request.get("cpu_seconds") or default_cpu_s))
+        try:
+            return {"seq": seq, "ok": True, "result": handler(request)}
+        except RequestError as error:
+            return {"seq": seq, "ok": False, "error": error_json("request", str(error))}
+        except ConfigError as error:
+            return {"seq": seq, "ok": False, "error": error_json("config", str(error), errors=error.errors)}
+        except InsufficientCandles as error:
+            return {"seq": seq, "ok": False, "error": error_json("insufficient_candles", str(error))}
+        except (Exception, SystemExit) as error:  # the bot's code raised (SystemExit: it called sys.exit())
+            return {"seq": seq, "ok": False, "error": error_json("bot", describe(error), tb=traceback.format_exc())}
+
+
+def decide_one(cls: type[Bot], candles: Candles, subscription: Any) -> dict:
+    if not isinstance(subscription, dict) or "id" not in subscription:
+        raise RequestError("each subscription needs an 'id'")
+    sub_id = subscription["id"]
+    try:
+        bot = cls.from_config(subscription.get("config"), subscription.get("state"))
+        needed = int(bot.startup_candles) + 1
+        if len(candles) < needed:
+            return {"id": sub_id, "error": f"{len(candles)} candles given; this config needs at least {needed}"}
+        decision = bot.decide(candles)
+        if not isinstance(decision, Decision):
+            raise TypeError(f"decide() must return a Decision, got {type(decision).__name__}")
+        state = bot.state
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict, got {type(state).__name__}")
+        json.dumps(state, allow_nan=False)  # JSON-safe now, or the whole answer would fail to encode
+        return {"id": sub_id, "decision": decision.to_json(), "state": state}
+    except ConfigError as error:
+        return {"id": sub_id, "error": f"invalid config: {error}", "config_errors": error.errors}
+    except (Exception, SystemExit) as error:
+        return {"id": sub_id, "error": describe(error), "traceback": traceback.format_exc()}
+
+
+def describe(error: BaseException) -> str:
+    message = str(error)
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def error_json(kind: str, message: str, *, tb: str = "", errors: list | None = None) -> dict:
+    return {"kind": kind, "message": message, "traceback": tb, "errors": errors or []}
+
+
+def find_bot_class(bot_dir: str, entrypoint: str | None) -> type[Bot]:
+    """The Bot subclass named by ``entrypoint`` (``module:Class``, or ``module`` to search it), else the one in
+    ``bot.py``. Raises ``BotLoadError`` (reported as a bot error) when there is not exactly one."""
+    if entrypoint:
+        module_name, _, class_name = entrypoint.partition(":")
+        module = importlib.import_module(module_name)
+        if class_name:
+            found = module
+            for part in class_name.split("."):
+                found = getattr(found, part, None)
+            if not (isinstance(found, type) and issubclass(found, Bot)):
+                raise BotLoadError(f"{entrypoint} is not a Bot subclass")
+            return found
+    else:
+        path = Path(bot_dir) / "bot.py"
+        if not path.is_file():
+            raise BotLoadError("the code folder has no bot.py; give an entrypoint like 'mybot.strategy:MyBot'")
+        spec = importlib.util.spec_from_file_location("bot", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["bot"] = module
+        spec.loader.exec_module(module)
+    candidates = [
+        value for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, Bot) and value not in (Bot, VectorBot)
+        and value.__module__ == module.__name__
+    ]
+    if len(candidates) != 1:
+        names = ", ".join(sorted(cls.__name__ for cls in candidates)) or "none"
+        raise BotLoadError(
+            f"{module.__name__} must define exactly one Bot subclass (found {names}); name one in the entrypoint"
+        )
+    return candidates[0]
+
+
+def write_answer(out, answer: dict, pid: int) -> None:
+    if os.getpid() != pid:
+        # A process the bot forked got here (it returned from decide() in the copy of this loop): only the
+        # original process may answer, or the host would read two answers to one request.
+        os._exit(0)
+    try:
+        data = json.dumps(answer, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as error:
+        data = json.dumps({
+            "seq": answer.get("seq"), "ok": False, "cpu_s": answer.get("cpu_s"),
+            "error": error_json("bot", f"the bot's answer is not JSON-safe: {error}"),
+        })
+    out.write(data.encode() + b"\n")
+    out.flush()
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="bot-sandbox-child")
+    parser.add_argument("--bot", required=True)
+    parser.add_argument("--cpu-seconds", type=float, default=10.0)
+    parser.add_argument("--reap-strays", action="store_true")
+    args = parser.parse_args(argv)
+
+    faulthandler.enable()  # a segfault or abort prints the Python stack to stderr, which the host keeps
+    # Keep the protocol streams to ourselves: fd 1 becomes stderr (a bot's print() must not corrupt an
+    # answer) and fd 0 /dev/null (a bot reading stdin must not swallow the next request).
+    protocol_out = os.fdopen(os.dup(1), "wb")
+    protocol_in = os.fdopen(os.dup(0), "rb")
+    os.dup2(2, 1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    sys.stdout = sys.stderr
+
+    bots.sdk.model.model_dir_override = str(Path(args.bot) / "model")
+    sys.path.insert(1, args.bot)  # after the runtime folder: the bot's files cannot shadow bots.sdk
+    pid = os.getpid()
+    child = Child(args.bot, pid)
+    for line in protocol_in:
+        answer = child.handle(line, args.cpu_seconds)
+        if os.getpid() == pid and args.reap_strays:
+            reap_strays()
+        answer["cpu_s"] = round(cpu_used_s(), 3)
+        write_answer(protocol_out, answer, pid)

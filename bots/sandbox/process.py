@@ -1,0 +1,348 @@
+"""Host side of one sandboxed bot: a warm child process per bot version, spoken to in JSON lines.
+
+``SandboxedBot`` starts its process lazily (on the first call), keeps it for later calls and starts a new
+one after a crash, a timeout or a protocol error. Calls are serialised per bot (one process answers one
+request at a time); use ``SandboxPool`` to share warm processes between threads.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bots.sdk import Candles, Decision
+
+from .channel import MAX_ERROR_CHARS, MAX_TRACEBACK_CHARS, Channel, config_errors
+from .command import find_bwrap, plain_command, sandbox_check, sandbox_command
+from .errors import SandboxError, SandboxProtocolError, SandboxUnavailable
+from .limits import SandboxLimits
+from .runtime import runtime_dir, stage_code
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class BotInfo:
+    """What ``load`` found: the catalog metadata of the bot class, and whether it is a ``VectorBot``."""
+
+    slug: str
+    name: str
+    description: str
+    startup_candles: int
+    config_schema: dict
+    vectorized: bool
+    bot_class: str
+
+
+@dataclass(frozen=True)
+class SubscriptionDecision:
+    """One subscription's outcome of ``decide``: a ``decision`` and the new ``state``, or an ``error``."""
+
+    id: Any
+    decision: Decision | None = None
+    state: dict | None = None
+    error: str | None = None
+    traceback: str = ""
+    config_errors: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict:
+        if self.error is not None:
+            return {"id": self.id, "error": self.error}
+        return {"id": self.id, "decision": self.decision.to_json(), "state": self.state}
+
+
+def candle_rows(candles: Candles | Iterable) -> list[list]:
+    """Candles as JSON rows ``[open_time_ms, open, high, low, close, volume]`` (validated on the host first)."""
+    if not isinstance(candles, Candles):
+        candles = Candles.from_rows(candles)
+    columns = (candles.time, candles.open, candles.high, candles.low, candles.close, candles.volume)
+    return [list(row) for row in zip(*(column.tolist() for column in columns), strict=True)]
+
+
+class _Resources:
+    """What a ``SandboxedBot`` must release: its child and its staging folder (also on garbage collection and at
+    exit). Only the process that created them releases them: a forked copy of the host (a prefork worker)
+    exiting must not stop the parent's sandbox or delete its staged code."""
+
+    def __init__(self) -> None:
+        self.owner_pid = os.getpid()
+        self.child: Channel | None = None
+        self.staging: Path | None = None
+
+    def release(self) -> None:
+        if os.getpid() != self.owner_pid:
+            return
+        if self.child is not None:
+            self.child.kill()
+            self.child = None
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging = None
+
+
+class SandboxedBot:
+    """One uploaded bot version, run in a warm sandboxed process.
+
+    ``code_path`` is the bot's code folder (``bot.py`` inside, or a package with ``entrypoint`` like
+    ``"mybot.strategy:MyBot"``) or a single ``.py`` file; ``model_path`` an optional model file the bot finds
+    at ``/bot/model/<name>`` (``bots.sdk.model.model_path()``). Both are copied when the first process
+    starts, so later changes on disk are not seen.
+
+    ``require_sandbox``: when bubblewrap is not usable, raise ``SandboxUnavailable`` (True, for production) or
+    run the child as a plain subprocess with the same limits and empty environment but no isolation (False,
+    development only; logs a warning).
+
+    Thread-safe: calls on one instance are serialised. Raises the ``bots.sandbox.errors`` exceptions, plus
+    ``ConfigError`` for a bad bot/execution/risk config and ``InsufficientCandles`` from backtests.
+    """
+
+    def __init__(self, code_path: str | os.PathLike, *, entrypoint: str | None = None,
+                 model_path: str | os.PathLike | None = None, limits: SandboxLimits | None = None,
+                 require_sandbox: bool = True) -> None:
+        self.code_path = Path(code_path)
+        self.model_path = Path(model_path) if model_path is not None else None
+        self.entrypoint = entrypoint
+        self.limits = limits or SandboxLimits()
+        check = sandbox_check()
+        if check.available:
+            self._bwrap = find_bwrap()
+        elif require_sandbox:
+            raise SandboxUnavailable(f"the bot sandbox is required but unavailable: {check.reason}")
+        else:
+            self._bwrap = None
+            logger.warning("running bot %s WITHOUT a sandbox (development only): %s", self.code_path, check.reason)
+        self.sandboxed = self._bwrap is not None
+        self.starts = 0
+        self.last_start_s: float | None = None
+        self._info: BotInfo | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._resources = _Resources()
+        self._finalizer = weakref.finalize(self, self._resources.release)
+
+    def __enter__(self) -> SandboxedBot:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<SandboxedBot {self.code_path} pid={self.pid} sandboxed={self.sandboxed}>"
+
+    @property
+    def pid(self) -> int | None:
+        """The host pid of the running process (bwrap's, when sandboxed), or None when none runs."""
+        child = self._resources.child
+        return child.pid if child is not None and child.alive() else None
+
+    @property
+    def uid(self) -> int | None:
+        """The host uid the bot's code runs as (a fresh one per process when the host is root), or None."""
+        child = self._resources.child
+        return child.command.uid if child is not None else None
+
+    # -- the calls ------------------------------------------------------------------------------
+
+    def load(self) -> BotInfo:
+        """Start the process (if needed), import the bot and return its metadata."""
+        with self._lock:
+            self._ensure_child(self.limits.cpu_seconds)
+            return self._info
+
+    def decide(self, subscriptions: Sequence[Mapping[str, Any]],
+               candles: Candles | Iterable) -> list[SubscriptionDecision]:
+        """Decide for the last of ``candles`` (one market and timeframe) for every subscription at once.
+
+        ``subscriptions``: ``[{"id": str | int, "config": dict | None, "state": dict | None}, ...]``. Returns one
+        ``SubscriptionDecision`` per subscription, in order; one subscription's error does not fail the others.
+        """
+        sent = [{"id": sub["id"], "config": sub.get("config"), "state": sub.get("state")} for sub in subscriptions]
+
+        def outcomes(result: Any) -> list[SubscriptionDecision]:
+            results = result.get("results") if isinstance(result, dict) else None
+            if not isinstance(results, list) or len(results) != len(sent):
+                raise _BadAnswer("the bot's process answered decide with the wrong number of results")
+            found = []
+            for request, answer in zip(sent, results, strict=True):
+                if not isinstance(answer, dict) or answer.get("id") != json.loads(json.dumps(request["id"])):
+                    raise _BadAnswer("the bot's process answered decide for another subscription")
+                found.append(self._outcome(request["id"], answer))
+            return found
+
+        return self._call("decide", {"candles": candle_rows(candles), "subscriptions": sent}, outcomes)
+
+    def backtest(self, candles: Candles | Iterable, *, config: dict | None = None,
+                 starting_balance: Decimal | str = Decimal("10000"), fee_rate: Decimal | str = Decimal("0.001"),
+                 slippage_rate: Decimal | str = Decimal("0"), execution_config: dict | None = None,
+                 risk_config: dict | None = None, vectorized: bool | None = None, timeframe_ms: int | None = None,
+                 timeout_s: float | None = None) -> dict:
+        """``bots.backtest.run_backtest`` inside the sandbox; returns ``BacktestResult.to_json()``.
+
+        ``timeout_s`` replaces both the wall-clock and the CPU limit of this one call (backtests may need more
+        than a decision). Raises ``ConfigError`` and ``InsufficientCandles`` as ``run_backtest`` does.
+        """
+        payload = {
+            "candles": candle_rows(candles),
+            "config": config,
+            "starting_balance": str(starting_balance),
+            "fee_rate": str(fee_rate),
+            "slippage_rate": str(slippage_rate),
+            "execution_config": execution_config,
+            "risk_config": risk_config,
+            "vectorized": vectorized,
+            "timeframe_ms": timeframe_ms,
+        }
+        def backtest_result(result: Any) -> dict:
+            if not isinstance(result, dict) or not {"stats", "trades", "equity_curve"} <= set(result):
+                raise _BadAnswer("the bot's process answered backtest with something that is not a backtest result")
+            return result
+
+        return self._call("backtest", payload, backtest_result, timeout_s=timeout_s)
+
+    def lookahead(self, candles: Candles | Iterable, *, config: dict | None = None, sample_points: int | None = 50,
+                  timeout_s: float | None = None) -> dict:
+        """``bots.sdk.check_lookahead`` inside the sandbox; returns ``LookaheadResult.to_json()``."""
+        payload = {"candles": candle_rows(candles), "config": config, "sample_points": sample_points}
+        def lookahead_result(result: Any) -> dict:
+            if not isinstance(result, dict) or not isinstance(result.get("clean"), bool):
+                raise _BadAnswer("the bot's process answered lookahead with something that is not a lookahead result")
+            return result
+
+        return self._call("lookahead", payload, lookahead_result, timeout_s=timeout_s)
+
+    def ping(self) -> None:
+        """One round trip without bot code (starts the process when none runs)."""
+        self._call("ping", {}, lambda result: None)
+
+    def close(self) -> None:
+        """Stop the process and remove the staged code. Waits for a call in progress; idempotent."""
+        self._closed = True
+        with self._lock:
+            self._finalizer()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _call(self, op: str, payload: dict, check: Callable[[Any], T], *, timeout_s: float | None = None) -> T:
+        """Send one request to the (started) child and return ``check(result)``. ``check`` raises ``_BadAnswer``
+        when the result has the wrong shape: the process is then stopped, as for any protocol error."""
+        wall_s = self.limits.wall_timeout_s if timeout_s is None else timeout_s
+        cpu_s = self.limits.cpu_seconds if timeout_s is None else min(timeout_s, self.limits.process_cpu_seconds)
+        with self._lock:
+            child = self._ensure_child(cpu_s)
+            result = child.request(op, payload, timeout_s=wall_s, cpu_seconds=cpu_s)
+            try:
+                return check(result)
+            except _BadAnswer as error:
+                child.kill()
+                self._resources.child = None
+                raise SandboxProtocolError(str(error), stderr_tail=child.stderr.text()) from None
+
+    def _ensure_child(self, cpu_s: float) -> Channel:
+        """The running child, after starting one (and loading the bot) when none runs or when the next call could
+        hit the process's lifetime CPU limit. Caller holds the lock."""
+        if self._closed:
+            raise SandboxError("this sandboxed bot was closed")
+        if self._resources.owner_pid != os.getpid():
+            # Its pipes are shared with the process it was copied from: answers would interleave.
+            raise SandboxError("this sandboxed bot was created before a fork; create it (or the pool) per process")
+        child = self._resources.child
+        if child is not None and child.alive() and child.cpu_s + cpu_s + 1 <= self.limits.process_cpu_seconds:
+            return child
+        if child is not None:
+            child.kill()
+            self._resources.child = None
+        return self._start()
+
+    def _start(self) -> Channel:
+        started = time.monotonic()
+        if self._resources.staging is None:
+            staging, default_entrypoint = stage_code(self.code_path, self.model_path)
+            self._resources.staging = staging
+            if self.entrypoint is None:
+                self.entrypoint = default_entrypoint
+        bot_dir = self._resources.staging / "bot"
+        if self._bwrap is not None:
+            command = sandbox_command(self._bwrap, runtime_dir(), bot_dir, self.limits)
+        else:
+            command = plain_command(runtime_dir(), bot_dir, self.limits)
+        child = Channel(command, self.limits)
+        self._resources.child = child
+        self.starts += 1
+        try:
+            result = child.request("load", {"entrypoint": self.entrypoint},
+                                   timeout_s=self.limits.wall_timeout_s, cpu_seconds=self.limits.cpu_seconds)
+            info = _bot_info(result)
+        except SandboxError:
+            child.kill()
+            self._resources.child = None
+            raise
+        if self._info is None:
+            self._info = info
+        self.last_start_s = time.monotonic() - started
+        logger.info("bot sandbox started for %s (pid %s) in %.3f s", self.code_path, child.pid, self.last_start_s)
+        return child
+
+    def _outcome(self, sub_id: Any, answer: dict) -> SubscriptionDecision:
+        if "error" in answer:
+            raw_errors = answer.get("config_errors")
+            return SubscriptionDecision(
+                sub_id,
+                error=str(answer["error"])[:MAX_ERROR_CHARS],
+                traceback=str(answer.get("traceback") or "")[:MAX_TRACEBACK_CHARS],
+                config_errors=config_errors(raw_errors, "") if raw_errors else [],
+            )
+        try:
+            decision = Decision.from_json(answer["decision"])
+            state = answer["state"]
+            if not isinstance(state, dict):
+                raise TypeError("state is not a dict")
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            message = f"the bot returned an invalid decision: {error}"
+            return SubscriptionDecision(sub_id, error=message[:MAX_ERROR_CHARS])
+        state_bytes = len(json.dumps(state, separators=(",", ":")))
+        if state_bytes > self.limits.max_state_bytes:
+            return SubscriptionDecision(
+                sub_id, error=f"the bot's state is {state_bytes} bytes of JSON; at most {self.limits.max_state_bytes}"
+            )
+        return SubscriptionDecision(sub_id, decision=decision, state=state)
+
+
+class _BadAnswer(Exception):
+    """A well-formed answer whose result has the wrong shape (the child is untrusted)."""
+
+
+def _bot_info(result: Any) -> BotInfo:
+    """Check the shape of a ``load`` answer (it comes from untrusted code)."""
+    try:
+        info = BotInfo(
+            slug=result["slug"],
+            name=result["name"],
+            description=result["description"],
+            startup_candles=result["startup_candles"],
+            config_schema=result["config_schema"],
+            vectorized=result["vectorized"],
+            bot_class=result["bot_class"],
+        )
+    except (KeyError, TypeError):
+        raise SandboxProtocolError("the bot's process answered load with something that is not bot metadata") from None
+    types = {"slug": str, "name": str, "description": str, "startup_candles": int, "config_schema": dict,
+             "vectorized": bool, "bot_class": str}
+    for name, expected in types.items():
+        if not isinstance(getattr(info, name), expected):
+            raise SandboxProtocolError(f"the bot's process answered load with a bad '{name}'")
+    return info
