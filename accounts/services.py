@@ -164,3 +164,30 @@ def credentials_rotate() -> int:
     if rotated:
         audit_log_record(actor=None, action="credential.rotate_keys", new_values={"rows": rotated})
     return rotated
+
+
+@transaction.atomic
+def user_profile_update(*, user: User, request: HttpRequest | None = None, **fields) -> User:
+    """Change the public developer fields (developer_name, developer_bio, developer_website) of `user`.
+
+    Other fields are refused with a ValueError: the role, the email and the API key change through their own paths.
+    """
+    allowed = {"developer_name", "developer_bio", "developer_website"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"user_profile_update cannot change {', '.join(sorted(unknown))}")
+    old_values = {name: getattr(user, name) for name in fields}
+    for name, value in fields.items():
+        setattr(user, name, value or None)
+    user.save(update_fields=[*fields, "updated_at"])
+    changed = {name: getattr(user, name) for name in fields if getattr(user, name) != old_values[name]}
+    if changed:
+        audit_log_record(
+            actor=user,
+            action="user.profile_update",
+            instance=user,
+            old_values={name: old_values[name] for name in changed},
+            new_values=changed,
+            request=request,
+        )
+    return user

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 
-@shared_task(name="accounts.ping", queue="maintenance")
+@shared_task(name="accounts.ping")
 def ping() -> str:
     """A no-op a deployment can enqueue to check that a worker consumes the maintenance queue."""
     return "pong"

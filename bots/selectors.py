@@ -1,6 +1,33 @@
-"""Reads of the bots app."""
+"""Reads of the bots app: the version a subscription runs, the catalog, and what a bot's page shows."""
 
-from bots.models import BotVersion
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from bots.models import Bot, BotReview, BotVersion
+from subscriptions.models import Subscription
+from trading.models import Trade
+
+if TYPE_CHECKING:
+    from bots.filters import BotCatalogFilter
 
 
 def bot_version_for_run(*, bot_id: int, pinned_version_id: int | None) -> BotVersion | None:
@@ -14,3 +41,100 @@ def bot_version_for_run(*, bot_id: int, pinned_version_id: int | None) -> BotVer
         .order_by("-created_at", "-id")
         .first()
     )
+
+
+# --- The catalog and a bot's page -----------------------------------------------------------------------------------
+
+PUBLIC_STATUSES = (Bot.Status.APPROVED, Bot.Status.ARCHIVED)
+MONEY = DecimalField(max_digits=30, decimal_places=8)
+
+
+def bot_catalog_queryset(*, now: datetime | None = None) -> QuerySet[Bot]:
+    """Approved and archived bots, each annotated in the same query (no per-row queries, whatever the counts):
+
+    - `active_subscribers`: its ACTIVE subscriptions now;
+    - `pnl_30d`, `cost_30d`, `return_30d`: over the trades of all its subscriptions (paper and exchange) CLOSED in
+      the 30 days before `now`: the sum of their net `pnl`, the sum of their cost (quantity × entry price + entry
+      fee), and pnl / cost (a float fraction; None without such trades). See docs/statistics.md.
+    """
+    now = now or timezone.now()
+    closed = (
+        Trade.objects.filter(
+            subscription__bot=OuterRef("pk"), status=Trade.Status.CLOSED, exit_time__gte=now - timedelta(days=30)
+        )
+        .order_by()
+        .values("subscription__bot")
+    )
+    pnl_30d = Subquery(closed.annotate(total=Sum("pnl")).values("total")[:1], output_field=MONEY)
+    cost_30d = Subquery(
+        closed.annotate(
+            total=Sum(F("quantity") * F("entry_price") + F("entry_fee"), output_field=MONEY)
+        ).values("total")[:1],
+        output_field=MONEY,
+    )
+    active = (
+        Subscription.objects.filter(bot=OuterRef("pk"), status=Subscription.Status.ACTIVE)
+        .order_by()
+        .values("bot")
+        .annotate(count=Count("pk"))
+        .values("count")[:1]
+    )
+    return (
+        Bot.objects.filter(status__in=PUBLIC_STATUSES)
+        .select_related("developer", "category")
+        .annotate(
+            pnl_30d=pnl_30d,
+            cost_30d=cost_30d,
+            active_subscribers=Coalesce(Subquery(active, output_field=IntegerField()), 0),
+        )
+        .annotate(
+            # A float ratio: SQLite would divide two whole decimals as integers (20 / 2000 = 0).
+            return_30d=Case(
+                When(cost_30d__gt=0, then=Cast("pnl_30d", FloatField()) / Cast("cost_30d", FloatField())),
+                default=None,
+                output_field=FloatField(),
+            )
+        )
+    )
+
+
+def bot_catalog(*, params: Mapping, now: datetime | None = None) -> "BotCatalogFilter":
+    """The catalog filtered and sorted by `params` (the page's GET parameters). `.qs` is the bots, `.form` the form.
+
+    Only APPROVED bots unless `include_retired` (then ARCHIVED ones too, with their full record).
+    """
+    from bots.filters import BotCatalogFilter  # late: filters import this module's neighbours
+
+    return BotCatalogFilter(dict(params.items()) if params else {}, queryset=bot_catalog_queryset(now=now))
+
+
+def bot_get_for_page(*, slug: str, viewer) -> Bot:
+    """The bot behind /bots/<slug>/: approved or archived for everyone; pending or rejected only for its developer
+    and staff (a preview). Raises Http404 otherwise."""
+    bot = get_object_or_404(Bot.objects.select_related("developer", "category"), slug=slug)
+    if bot.status in PUBLIC_STATUSES:
+        return bot
+    if viewer.is_authenticated and (viewer.is_staff or viewer.pk == bot.developer_id):
+        return bot
+    raise Http404("No such bot.")
+
+
+def bot_versions(*, bot: Bot) -> QuerySet[BotVersion]:
+    return BotVersion.objects.filter(bot=bot).order_by("-created_at", "-pk")
+
+
+def bot_reviews(*, bot: Bot) -> QuerySet[BotReview]:
+    return BotReview.objects.filter(bot=bot).select_related("user").order_by("-updated_at", "-pk")
+
+
+def bot_review_of(*, bot: Bot, user) -> BotReview | None:
+    if not user.is_authenticated:
+        return None
+    return BotReview.objects.filter(bot=bot, user=user).first()
+
+
+def user_may_review(*, bot: Bot, user) -> bool:
+    """Whether `user` may review `bot`: they have or had a subscription to it, and it is not their own bot."""
+    if not user.is_authenticated or user.pk == bot.developer_id:
+        return False
+    return Subscription.objects.filter(bot=bot, user=user).exists()

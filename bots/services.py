@@ -1,13 +1,17 @@
-"""Writes of the bots app: moderation. Every moderation writes an audit log row."""
+"""Writes of the bots app: moderation (every moderation writes an audit log row) and reviews."""
+
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
+from django.db.models import Count, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit_log_record
-from bots.exceptions import IllegalBotTransition, RejectionReasonRequired
-from bots.models import Bot
+from bots.exceptions import IllegalBotTransition, InvalidReview, RejectionReasonRequired, ReviewNotAllowed
+from bots.models import Bot, BotReview
+from subscriptions.models import Subscription
 
 S = Bot.Status
 # The moderation workflow: which status may follow which. Anything else is an IllegalBotTransition.
@@ -76,3 +80,37 @@ def bot_reject(*, bot: Bot, actor: User, reason: str, request: HttpRequest | Non
 def bot_archive(*, bot: Bot, actor: User, request: HttpRequest | None = None) -> Bot:
     """Retire a bot from the catalog; it stays findable with its full record."""
     return _transition(bot=bot, target=S.ARCHIVED, actor=actor, action="bot.archive", request=request)
+
+
+REVIEW_TEXT_MAX = 5000
+RATING_PLACES = Decimal("0.01")
+
+
+@transaction.atomic
+def review_create_or_update(*, bot: Bot, user: User, rating: int, text: str = "") -> tuple[BotReview, bool]:
+    """Write `user`'s one review of `bot` (a second call edits it) and refresh the bot's average_rating and
+    total_reviews. Returns (review, created).
+
+    Raises ReviewNotAllowed unless the user has or had a subscription to the bot (and is not its developer), and
+    InvalidReview for a rating outside 1–5 or a text over REVIEW_TEXT_MAX characters; nothing is written then.
+    """
+    if user.pk == bot.developer_id or not Subscription.objects.filter(bot=bot, user=user).exists():
+        raise ReviewNotAllowed()
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        raise InvalidReview("The rating must be a whole number of stars from 1 to 5.")
+    text = (text or "").strip()
+    if len(text) > REVIEW_TEXT_MAX:
+        raise InvalidReview(f"Keep the review under {REVIEW_TEXT_MAX} characters.")
+    # Lock the bot row: two reviews saved at once must not both write an average that misses the other.
+    locked = Bot.objects.select_for_update().get(pk=bot.pk)
+    review, created = BotReview.objects.update_or_create(
+        bot=locked, user=user, defaults={"rating": rating, "text": text}
+    )
+    totals = BotReview.objects.filter(bot=locked).aggregate(count=Count("pk"), rating_sum=Sum("rating"))
+    count, rating_sum = totals["count"], totals["rating_sum"] or 0
+    # From the integer sum, rounded half-up like the nightly refresh (trading.maintenance): AVG of integers comes
+    # back as a float on some databases.
+    average = (Decimal(rating_sum) / count).quantize(RATING_PLACES, rounding=ROUND_HALF_UP) if count else Decimal(0)
+    Bot.objects.filter(pk=locked.pk).update(average_rating=average, total_reviews=count)
+    bot.average_rating, bot.total_reviews = average, count
+    return review, created

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 admin.site.site_header = "Bot Marketplace staff"
@@ -8,5 +8,9 @@ admin.site.index_title = "Moderation and operations"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("accounts/", include("accounts.urls")),
+    path("bots/", include("bots.urls")),
+    path("subscriptions/", include("subscriptions.urls")),
+    # The catalog is the front page.
+    path("", RedirectView.as_view(pattern_name="bots:catalog", permanent=False), name="home"),
 ]

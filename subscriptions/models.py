@@ -88,6 +88,8 @@ class Subscription(models.Model):
     bot_state = models.JSONField(default=dict, db_default=models.Value("{}"), blank=True)
     # Close time of the last candle a run was claimed for: the scheduler never claims the same candle twice.
     last_candle_at = models.DateTimeField(null=True, blank=True)
+    # Wall-clock time of the last claim: a claimed run not completed within settings.RUN_LEASE_S is claimed again.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     # Close time of the last candle whose run finished (a redelivered run for it does nothing).
     completed_candle_at = models.DateTimeField(null=True, blank=True)
     # The last run's failure, shown to the owner; cleared by a successful run.

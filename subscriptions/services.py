@@ -1,14 +1,26 @@
-"""Writes of the subscriptions app: status changes through one transition map, each audited."""
+"""Writes of the subscriptions app: subscribing, changing settings, and status changes through one transition map;
+each audited."""
+
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Exchange, ExchangeCredential, User
 from accounts.services import audit_log_record
-from subscriptions.exceptions import IllegalSubscriptionTransition
+from bots.models import Bot
+from bots.sdk import ConfigError, validate_config
+from bots.selectors import bot_version_for_run
+from subscriptions.exceptions import IllegalSubscriptionTransition, SubscriptionInvalid
 from subscriptions.models import Subscription
+from subscriptions.selectors import market_pairs, market_timeframes
+from trading import timeframes
+from trading.bot_runtime import BotUnavailable, bot_class
+from trading.config_schemas import validate_trading_configs
 
 S = Subscription.Status
+S_NETWORK = Subscription.NetworkType
 # ACTIVE ⇄ PAUSED; ERROR can be resumed once its cause is fixed; CANCELLED and EXPIRED are final.
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.ACTIVE: {S.PAUSED, S.CANCELLED, S.EXPIRED, S.ERROR},
@@ -78,3 +90,221 @@ def subscription_resume(*, subscription: Subscription, actor: User | None, reque
 
 def subscription_cancel(*, subscription: Subscription, actor: User | None, request=None):
     return subscription_transition(subscription=subscription, target=S.CANCELLED, actor=actor, request=request)
+
+
+# --- Subscribing and changing a subscription's settings -------------------------------------------------------------
+
+MODES = ("paper", "testnet", "mainnet")
+PAID_PERIOD = timedelta(days=30)
+
+
+def _config_errors(section: str, error: ConfigError, *, named: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """ConfigError fields (`fast`, "" for the whole config) as `section.<field>`; a field already starting with
+    `section` or one of `named` keeps its name."""
+    errors: dict[str, list[str]] = {}
+    for item in error.errors:
+        name = item["field"] or ""
+        if not name.startswith((section, *named)):
+            name = f"{section}.{name}" if name else section
+        errors.setdefault(name, []).append(item["message"])
+    return errors
+
+
+def _strategy_validate(subscription_bot: Bot, config: dict | None, pinned_version_id: int | None = None) -> dict:
+    """The bot config with defaults filled, validated by the bot's own class when it can run here (its schema and
+    its cross-field rules), else by its published schema. Raises ConfigError."""
+    version = bot_version_for_run(bot_id=subscription_bot.pk, pinned_version_id=pinned_version_id)
+    if version is not None:
+        try:
+            return bot_class(version).validate_config(config)
+        except BotUnavailable:
+            schema = version.config_schema or subscription_bot.config_schema
+    else:
+        schema = subscription_bot.config_schema
+    return validate_config(schema or {"type": "object"}, config)
+
+
+def _configs_validate(
+    bot: Bot, strategy_config, execution_config, risk_config, errors: dict, pinned_version_id: int | None = None
+) -> tuple[dict, dict, dict]:
+    strategy = execution = risk = {}
+    try:
+        strategy = _strategy_validate(bot, strategy_config, pinned_version_id)
+    except ConfigError as error:
+        errors.update(_config_errors("strategy_config", error))
+    try:
+        execution, risk, _, _ = validate_trading_configs(execution_config, risk_config)
+    except ConfigError as error:
+        # validate_trading_configs names both sections itself; anything unnamed is about execution.
+        for name, messages in _config_errors("execution_config", error, named=("risk_config",)).items():
+            errors.setdefault(name, []).extend(messages)
+    return strategy, execution, risk
+
+
+def _credential_problem(user: User, exchange_type: str, mode: str) -> str:
+    """Why `user` cannot trade `mode` on `exchange_type` with their keys ("" when they can). Mirrors what the engine
+    requires (trading.engine.live.credential_for), so a subscription is refused now rather than stopped later."""
+    credential = ExchangeCredential.objects.filter(
+        user=user, principal_id__isnull=True, exchange=exchange_type, is_testnet=mode == "testnet", is_active=True
+    ).first()
+    label = Exchange(exchange_type).label
+    if credential is None:
+        return f"Add your {label} {mode} API key on the credentials page first."
+    status = ExchangeCredential.ValidationStatus
+    if credential.validation_status == status.INVALID:
+        return f"Your {label} {mode} API key was refused by the exchange; replace it first."
+    if mode == "mainnet" and credential.validation_status != status.VALID:
+        return f"Real-money trading needs a {label} mainnet key that passed validation; it has not yet."
+    return ""
+
+
+@transaction.atomic
+def subscription_create(
+    *,
+    user: User,
+    bot: Bot,
+    mode: str,
+    exchange_type: str,
+    trading_pair: str,
+    timeframe: str,
+    instance_name: str = "",
+    strategy_config: dict | None = None,
+    execution_config: dict | None = None,
+    risk_config: dict | None = None,
+    mainnet_confirmed: bool = False,
+    trial: bool = False,
+    request: HttpRequest | None = None,
+    now: datetime | None = None,
+) -> Subscription:
+    """Subscribe `user` to `bot` and return the ACTIVE subscription; raises SubscriptionInvalid (nothing stored).
+
+    - `mode`: "paper" (simulated fills, no key: is_paper), "testnet" or "mainnet" (network_type; needs the user's
+      key for the exchange, and mainnet a validated one plus `mainnet_confirmed`).
+    - The market must be one subscriptions.selectors.market_pairs offers, the timeframe one it has data for.
+    - Configs are validated with their defaults filled (bot config by the bot; execution and risk settings by
+      trading.config_schemas.validate_trading_configs); the filled configs are stored.
+    - A paid bot runs for PAID_PERIOD (expires_at; payment is not handled here), or, with `trial` on a bot that
+      offers one and a user who never had one of this bot, for `trial_days` (is_trial, trial_expires_at).
+    - next_run_at and bot_version stay None: the scheduler picks it up at its next tick and runs the bot's newest
+      passed version. An audit row records it.
+    """
+    now = now or timezone.now()
+    errors: dict[str, list[str]] = {}
+    instance_name = (instance_name or "").strip() or bot.name
+    if len(instance_name) > 255:
+        errors["instance_name"] = ["Keep the name under 255 characters."]
+    if bot.status != Bot.Status.APPROVED:
+        errors["bot"] = ["This bot is not open for subscriptions."]
+    elif bot_version_for_run(bot_id=bot.pk, pinned_version_id=None) is None:
+        errors["bot"] = ["This bot has no version ready to run yet."]
+    if mode not in MODES:
+        errors["mode"] = ["Choose paper, testnet or mainnet."]
+    if exchange_type not in Exchange.values:
+        errors["exchange_type"] = ["Choose a supported exchange."]
+    elif trading_pair not in market_pairs(exchange_type):
+        errors["trading_pair"] = [f"{trading_pair or 'This pair'} is not available on {Exchange(exchange_type).label}."]
+    if timeframe not in timeframes.SUPPORTED_TIMEFRAMES:
+        errors["timeframe"] = [f"Choose one of {', '.join(timeframes.SUPPORTED_TIMEFRAMES)}."]
+    elif "exchange_type" not in errors and "trading_pair" not in errors:
+        available = market_timeframes(exchange_type, trading_pair)
+        if timeframe not in available:
+            errors["timeframe"] = [
+                f"No {timeframe} market data for {trading_pair} here; choose {', '.join(available) or 'another pair'}."
+            ]
+    strategy, execution, risk = _configs_validate(bot, strategy_config, execution_config, risk_config, errors)
+    if mode in ("testnet", "mainnet") and "exchange_type" not in errors:
+        problem = _credential_problem(user, exchange_type, mode)
+        if problem:
+            errors["mode"] = [problem]
+    if mode == "mainnet" and not mainnet_confirmed:
+        errors["mainnet_confirmed"] = ["Confirm that this subscription trades real money."]
+    paid = bot.price_per_month > 0
+    trial = bool(trial and paid and bot.trial_days > 0)
+    if trial and Subscription.objects.filter(user=user, bot=bot, is_trial=True).exists():
+        errors["trial"] = ["You already had this bot's free trial."]
+    if errors:
+        raise SubscriptionInvalid(errors)
+
+    trial_expires_at = now + timedelta(days=bot.trial_days) if trial else None
+    subscription = Subscription.objects.create(
+        user=user,
+        bot=bot,
+        bot_version=None,
+        instance_name=instance_name,
+        exchange_type=exchange_type,
+        trading_pair=trading_pair,
+        timeframe=timeframe,
+        strategy_config=strategy,
+        execution_config=execution,
+        risk_config=risk,
+        is_paper=mode == "paper",
+        network_type=S_NETWORK.MAINNET if mode == "mainnet" else S_NETWORK.TESTNET,
+        is_testnet=mode != "mainnet",
+        status=S.ACTIVE,
+        is_trial=trial,
+        started_at=now,
+        trial_expires_at=trial_expires_at,
+        expires_at=trial_expires_at if trial else (now + PAID_PERIOD if paid else None),
+        next_run_at=None,
+    )
+    audit_log_record(
+        actor=user,
+        action="subscription.create",
+        instance=subscription,
+        new_values={
+            "bot": bot.slug,
+            "mode": mode,
+            "market": f"{exchange_type} {trading_pair} {timeframe}",
+            "price_per_month": str(bot.price_per_month),
+            "is_trial": trial,
+            "expires_at": subscription.expires_at.isoformat() if subscription.expires_at else None,
+        },
+        request=request,
+    )
+    return subscription
+
+
+@transaction.atomic
+def subscription_update_config(
+    *,
+    subscription: Subscription,
+    actor: User,
+    strategy_config: dict | None,
+    execution_config: dict | None,
+    risk_config: dict | None,
+    instance_name: str | None = None,
+    request: HttpRequest | None = None,
+) -> Subscription:
+    """Change a subscription's name and configs, validated as in subscription_create; the next run uses them.
+
+    Raises SubscriptionInvalid (nothing stored) for bad input or a cancelled/expired subscription. The row is
+    locked: the engine reads these configs under the same lock while it runs.
+    """
+    locked = Subscription.objects.select_for_update().select_related("bot").get(pk=subscription.pk)
+    errors: dict[str, list[str]] = {}
+    if locked.status in (S.CANCELLED, S.EXPIRED):
+        status = locked.get_status_display().lower()
+        errors["subscription"] = [f"“{locked.instance_name}” is {status}: its settings cannot change."]
+    name = locked.instance_name if instance_name is None else (instance_name.strip() or locked.bot.name)
+    if len(name) > 255:
+        errors["instance_name"] = ["Keep the name under 255 characters."]
+    strategy, execution, risk = _configs_validate(
+        locked.bot, strategy_config, execution_config, risk_config, errors, locked.bot_version_id
+    )
+    if errors:
+        raise SubscriptionInvalid(errors)
+    fields = {"instance_name": name, "strategy_config": strategy, "execution_config": execution, "risk_config": risk}
+    old_values = {key: getattr(locked, key) for key in fields}
+    for key, value in fields.items():
+        setattr(locked, key, value)
+        setattr(subscription, key, value)
+    locked.save(update_fields=list(fields))
+    audit_log_record(
+        actor=actor,
+        action="subscription.update_config",
+        instance=locked,
+        old_values={key: value for key, value in old_values.items() if value != fields[key]},
+        new_values={key: value for key, value in fields.items() if value != old_values[key]},
+        request=request,
+    )
+    return locked

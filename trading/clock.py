@@ -3,6 +3,7 @@
 With `settings.ENGINE_CLOCK = "cache"`, `now()` returns the time stored under CLOCK_KEY in the shared cache (set by
 `set_simulated_now`), so a test can move every worker and beat process through hours of candles in seconds.
 """
+
 from datetime import datetime
 
 from django.conf import settings

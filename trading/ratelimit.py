@@ -7,6 +7,7 @@ one-second windows and makes callers wait for the next window when the budget is
 
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 
 # Requests per second per exchange from this platform's IP, kept well under each exchange's published limit.
@@ -39,9 +40,11 @@ def _take(bucket: str, budget: int) -> float:
 def acquire(exchange: str, key_id: str | None = None) -> None:
     """Block until one request to `exchange` (with API key `key_id`, if any) fits the shared budget."""
     deadline = time.monotonic() + MAX_WAIT_S
-    buckets = [(f"exchange:{exchange}", EXCHANGE_BUDGET_PER_SECOND.get(exchange, 5))]
+    budgets = {**EXCHANGE_BUDGET_PER_SECOND, **getattr(settings, "EXCHANGE_BUDGET_PER_SECOND", {})}
+    key_budget = getattr(settings, "KEY_BUDGET_PER_SECOND", KEY_BUDGET_PER_SECOND)
+    buckets = [(f"exchange:{exchange}", budgets.get(exchange, 5))]
     if key_id:
-        buckets.append((f"key:{exchange}:{key_id}", KEY_BUDGET_PER_SECOND))
+        buckets.append((f"key:{exchange}:{key_id}", key_budget))
     for bucket, budget in buckets:
         while (wait := _take(bucket, budget)) > 0:
             if time.monotonic() + wait > deadline:

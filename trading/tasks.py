@@ -3,14 +3,16 @@
 Queues: `live` (subscription runs: never delayed by heavy work), `backtests` (backtests, validation), and
 `maintenance` (the scheduler tick, reconciliation, expiry, statistics, clean-up, credential checks).
 """
+
 import logging
 from datetime import datetime
 
 from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
+from django.utils import timezone
 
-from trading import clock
+from trading import clock, maintenance
 from trading.engine.batch import run_batch
 from trading.engine.live import reconcile_orders
 from trading.scheduler import claim_due
@@ -33,6 +35,8 @@ def run_subscription_batch(self, subscription_ids: list[int], run_at_iso: str) -
     """Run one batch. Subscriptions that hit a network error, a timeout or a rate limit are retried with backoff;
     a retry can never place an order twice (orders are intents keyed by subscription, candle and side)."""
     reports = run_batch(subscription_ids=subscription_ids, run_at=datetime.fromisoformat(run_at_iso), now=clock.now())
+    for report in reports:
+        logger.info("run %s subscription %s: %s %s", run_at_iso, report.subscription_id, report.outcome, report.detail)
     retry_ids = [report.subscription_id for report in reports if report.outcome == "retry"]
     if retry_ids and self.request.retries < self.max_retries:
         countdown = RETRY_BACKOFF_S[min(self.request.retries, len(RETRY_BACKOFF_S) - 1)]
@@ -52,3 +56,29 @@ def reconcile_at_worker_start(sender=None, **kwargs) -> None:
         logger.info("reconciled %s order(s) at worker start", settled)
     except Exception:  # noqa: BLE001 - the periodic reconciliation tries again; the worker must start regardless
         logger.exception("order reconciliation at worker start failed")
+
+
+@shared_task(name="trading.subscriptions_expire", ignore_result=True)
+def subscriptions_expire() -> int:
+    return maintenance.subscriptions_expire(now=timezone.now())
+
+
+@shared_task(name="trading.bot_statistics_refresh", ignore_result=True)
+def bot_statistics_refresh() -> int:
+    return maintenance.bot_statistics_refresh(today=timezone.now().date())
+
+
+@shared_task(name="trading.performance_logs_prune", ignore_result=True)
+def performance_logs_prune() -> int:
+    return maintenance.performance_logs_prune(now=timezone.now())
+
+
+@shared_task(name="trading.credentials_validate", ignore_result=True)
+def credentials_validate(only_pending: bool = True) -> int:
+    # Wall clock on purpose: "edited since validated" compares with updated_at, which Django stamps with it.
+    return maintenance.credentials_validate(now=timezone.now(), only_pending=only_pending)
+
+
+@shared_task(name="trading.runs_health_check", ignore_result=True)
+def runs_health_check() -> int:
+    return len(maintenance.runs_health_check(now=clock.now()))

@@ -243,12 +243,32 @@ ORDER_RECONCILE_AFTER_S = env.int("ORDER_RECONCILE_AFTER_S", default=30)
 CELERY_BEAT_SCHEDULE = {
     "scheduler-tick": {"task": "trading.scheduler_tick", "schedule": SCHEDULER_TICK_SECONDS},
     "orders-reconcile": {"task": "trading.orders_reconcile", "schedule": max(SCHEDULER_TICK_SECONDS, 5.0)},
+    "runs-health-check": {"task": "trading.runs_health_check", "schedule": 60.0},
+    "credentials-validate": {"task": "trading.credentials_validate", "schedule": 60.0},
+    "subscriptions-expire": {"task": "trading.subscriptions_expire", "schedule": 300.0},
+    "bot-statistics-refresh": {"task": "trading.bot_statistics_refresh", "schedule": 900.0},
+    "performance-logs-prune": {"task": "trading.performance_logs_prune", "schedule": 6 * 3600.0},
 }
 CELERY_TASK_ROUTES = {
     "trading.run_subscription_batch": {"queue": "live"},
     "trading.scheduler_tick": {"queue": "maintenance"},
     "trading.orders_reconcile": {"queue": "maintenance"},
+    "trading.subscriptions_expire": {"queue": "maintenance"},
+    "trading.bot_statistics_refresh": {"queue": "maintenance"},
+    "trading.performance_logs_prune": {"queue": "maintenance"},
+    "trading.credentials_validate": {"queue": "maintenance"},
+    "trading.runs_health_check": {"queue": "maintenance"},
+    "accounts.ping": {"queue": "maintenance"},
 }
 if CELERY_BROKER_URL.startswith("redis"):
     # A task whose worker died is redelivered after this long; a live run is worthless much later than this.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_S", default=900)}
+
+# --- Web pages: sign-in (accounts app) --------------------------------------------------------------------------
+# The site's own login page replaces the admin's (LOGIN_URL above) for every page that needs a signed-in user;
+# staff still sign in to /admin/ through the admin's own form.
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "subscriptions:dashboard"
+LOGOUT_REDIRECT_URL = "bots:catalog"
+# A claimed run not finished this long after its claim (worker killed, task lost) is claimed again.
+RUN_LEASE_S = env.int("RUN_LEASE_S", default=300)

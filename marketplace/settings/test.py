@@ -22,3 +22,8 @@ MARKET_DATA_REPLAY_LOOP = False
 MARKET_DATA_SOURCE = "replay"
 # A private in-memory cache per test process unless CI points CACHE_URL at Redis.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://tests")}
+# Tests replay hours of candles in seconds against a local fake exchange: the shared budgets and ccxt's own
+# spacing would only add sleeps there. test_ratelimit.py sets real budgets to test the limiter itself.
+EXCHANGE_BUDGET_PER_SECOND = {"BINANCE": 10_000}
+KEY_BUDGET_PER_SECOND = 10_000
+EXCHANGE_CCXT_RATE_LIMIT_MS = 1

@@ -48,6 +48,7 @@ class CcxtAdapter:
     ) -> None:
         self.exchange_code = exchange_code
         self.key_id = key_id
+        self.testnet = testnet
         self.client = make_exchange(
             exchange_code,
             api_key=credentials.api_key if credentials else None,
@@ -93,7 +94,9 @@ class CcxtAdapter:
 
     def can_withdraw(self) -> bool | None:
         """Whether the key may withdraw funds, where the exchange says (Binance); None where it does not."""
-        if self.exchange_code != "BINANCE":
+        # Binance's spot testnet serves no /sapi endpoints (ccxt has no sandbox URL for them), and a testnet key
+        # cannot move real money: only mainnet keys are asked.
+        if self.exchange_code != "BINANCE" or self.testnet:
             return None
         restrictions = self._call("sapi_get_account_apirestrictions")
         return bool(restrictions.get("enableWithdrawals"))

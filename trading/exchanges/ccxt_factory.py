@@ -71,6 +71,9 @@ def make_exchange(
         raise ExchangeNotSupported(f"Exchange {exchange_code!r} is not supported.") from None
     exchange_class = getattr(ccxt, ccxt_id)
     params = {"enableRateLimit": True, "timeout": timeout_ms, **config}
+    # ccxt's own spacing between two calls of one instance (ms); None keeps ccxt's per-exchange default.
+    if getattr(settings, "EXCHANGE_CCXT_RATE_LIMIT_MS", None) is not None:
+        params.setdefault("rateLimit", settings.EXCHANGE_CCXT_RATE_LIMIT_MS)
     if api_key:
         params.update(apiKey=api_key, secret=secret)
         if passphrase:

@@ -1,0 +1,138 @@
+"""Django form fields from a JSON Schema's top-level properties, and the config back from the cleaned data.
+
+Why not a library: the ones that exist (django-jsonform, django-json-widget...) edit one JSON blob with a
+JavaScript widget, so errors come back for the blob, not per field, and the page does not work without JS. Bot
+configs use a small, flat subset of JSON Schema (every property has a default; see bots.sdk.config), which maps
+one-to-one onto Django fields:
+
+| schema | field |
+|---|---|
+| `enum` | a choice of its values (typed back to the schema's type) |
+| `boolean` | a checkbox |
+| `integer` | IntegerField with `minimum` / `maximum`; `exclusiveMinimum` / `exclusiveMaximum` as validators |
+| `number` | FloatField, likewise (a whole number comes back as an int, so `100` stays `100` in the JSON) |
+| `string` | CharField with `minLength` / `maxLength` / `pattern` |
+| anything else | a JSON text field |
+| `["<type>", "null"]` | the same, optional: left empty it is `null` |
+
+`title` is the label, `description` the help text, `default` (or the current value) the initial value. These
+fields only make the form pleasant; the service validates the collected config again against the schema (and the
+bot's own cross-field rules), which stays the authority.
+"""
+
+import json
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+
+SEPARATOR = "__"
+
+
+def field_name(prefix: str, key: str) -> str:
+    return f"{prefix}{SEPARATOR}{key}"
+
+
+def _types(spec: dict) -> tuple[str, bool]:
+    """(the main type, nullable) of a property: `["number", "null"]` is ("number", True)."""
+    declared = spec.get("type", "string")
+    types = declared if isinstance(declared, list) else [declared]
+    nullable = "null" in types
+    main = next((t for t in types if t != "null"), "string")
+    return main, nullable
+
+
+def _bound_validators(spec: dict) -> list:
+    validators = []
+    if "exclusiveMinimum" in spec:
+        low = spec["exclusiveMinimum"]
+
+        def above(value, low=low):
+            if value is not None and value <= low:
+                raise ValidationError(f"Must be greater than {low}.")
+
+        validators.append(above)
+    if "exclusiveMaximum" in spec:
+        high = spec["exclusiveMaximum"]
+
+        def below(value, high=high):
+            if value is not None and value >= high:
+                raise ValidationError(f"Must be less than {high}.")
+
+        validators.append(below)
+    return validators
+
+
+class WholeFloatField(forms.FloatField):
+    """A FloatField that gives back an int for a whole number (JSON keeps `100`, not `100.0`)."""
+
+    def to_python(self, value):
+        number = super().to_python(value)
+        return int(number) if number is not None and float(number).is_integer() else number
+
+
+def _coerce_for(main: str):
+    return {"integer": int, "number": float, "boolean": lambda v: v in (True, "True", "true")}.get(main, str)
+
+
+def schema_field(spec: dict, key: str, initial: Any) -> forms.Field:
+    """One Django field for the property `key` described by `spec`."""
+    main, nullable = _types(spec)
+    common = {
+        "label": spec.get("title") or key.replace("_", " ").capitalize(),
+        "help_text": spec.get("description", ""),
+        "initial": initial,
+        "required": not nullable and main != "boolean",
+    }
+    if "enum" in spec:
+        choices = [(value, str(value)) for value in spec["enum"] if value is not None]
+        if nullable:
+            choices = [("", "—"), *choices]
+        return forms.TypedChoiceField(choices=choices, coerce=_coerce_for(main), empty_value=None, **common)
+    if main == "boolean":
+        return forms.BooleanField(**common)
+    if main in ("integer", "number"):
+        bounds = {"min_value": spec.get("minimum"), "max_value": spec.get("maximum")}
+        validators = _bound_validators(spec)
+        if main == "integer":
+            return forms.IntegerField(validators=validators, **bounds, **common)
+        field = WholeFloatField(validators=validators, **bounds, **common)
+        field.widget.attrs["step"] = "any"
+        return field
+    if main == "string":
+        validators = [RegexValidator(spec["pattern"])] if "pattern" in spec else []
+        return forms.CharField(
+            min_length=spec.get("minLength"),
+            max_length=spec.get("maxLength"),
+            validators=validators,
+            empty_value=None if nullable else "",
+            **common,
+        )
+    if initial is not None:
+        common["initial"] = json.dumps(initial)
+    return forms.JSONField(**common)
+
+
+def schema_fields(schema: dict | None, *, prefix: str, values: dict | None = None) -> dict[str, forms.Field]:
+    """Fields named `<prefix>__<property>` for each top-level property of `schema`, in the schema's order.
+
+    The initial value is `values[property]` when given, else the property's `default`.
+    """
+    values = values or {}
+    fields = {}
+    for key, spec in ((schema or {}).get("properties") or {}).items():
+        if not isinstance(spec, dict):
+            continue
+        fields[field_name(prefix, key)] = schema_field(spec, key, values.get(key, spec.get("default")))
+    return fields
+
+
+def schema_values(schema: dict | None, cleaned_data: dict, *, prefix: str) -> dict:
+    """The config collected back from a form's cleaned data: {property: value} for the schema's properties."""
+    config = {}
+    for key in (schema or {}).get("properties") or {}:
+        name = field_name(prefix, key)
+        if name in cleaned_data:
+            config[key] = cleaned_data[name]
+    return config
