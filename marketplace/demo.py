@@ -4,6 +4,7 @@ Idempotent: running it again changes nothing that exists. The logins below are f
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -12,6 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from bots.builtin import BUILTIN_BOTS
 from bots.models import Bot, BotCategory, BotVersion
+from subscriptions.models import Subscription
 
 
 @dataclass(frozen=True)
@@ -119,3 +121,54 @@ def demo_load() -> dict[str, int]:
         },
     )
     return {"users": User.objects.count(), "categories": BotCategory.objects.count(), "bots": Bot.objects.count()}
+
+
+# The demo trader's paper subscriptions: (instance name, bot slug, exchange, pair, timeframe, strategy config).
+DEMO_SUBSCRIPTIONS = [
+    ("BTC trend, hourly", "sma-crossover", "BINANCE", "BTC/USDT", "1h", {"fast": 10, "slow": 30}),
+    ("ETH mean reversion", "rsi-reversion", "BINANCE", "ETH/USDT", "1h", {}),
+    ("BTC MACD, hourly", "macd-trend", "BINANCE", "BTC/USDT", "1h", {}),
+    ("BTC scalper, every minute", "sma-crossover", "KRAKEN", "BTC/USDT", "1m", {"fast": 5, "slow": 20}),
+]
+BACKFILL = timedelta(days=5)
+
+
+def demo_subscriptions_load(*, now=None) -> int:
+    """Give the demo trader paper subscriptions that trade on the shipped candles (replayed over wall time), with
+    a few days of history run through the real scheduler and engine. Returns how many were created."""
+    from trading.engine.batch import run_batch
+    from trading.scheduler import claim_due
+    from trading.timeframes import duration
+
+    now = now or timezone.now()
+    trader = User.objects.get(email=DEMO_LOGINS[1].email)
+    created = []
+    for name, slug, exchange, pair, timeframe, strategy in DEMO_SUBSCRIPTIONS:
+        subscription, was_created = Subscription.objects.get_or_create(
+            user=trader,
+            instance_name=name,
+            defaults={
+                "bot": Bot.objects.get(slug=slug),
+                "is_paper": True,
+                "exchange_type": exchange,
+                "trading_pair": pair,
+                "timeframe": timeframe,
+                "strategy_config": strategy,
+                "execution_config": {},
+                "risk_config": {"stop_loss_percent": 4, "take_profit_percent": 8},
+                "started_at": now - BACKFILL,
+            },
+        )
+        if was_created:
+            created.append(subscription)
+    if not created:
+        return 0
+    # Backfill: one scheduler tick per hour of history (the minute subscription catches up on its last hours).
+    hours = int(BACKFILL / duration("1h"))
+    for hour in range(hours, -1, -1):
+        moment = now - timedelta(hours=hour)
+        for batch in claim_due(moment):
+            ids = [pk for pk in batch.subscription_ids if pk in {s.pk for s in created}]
+            if ids:
+                run_batch(subscription_ids=ids, run_at=batch.run_at, now=moment)
+    return len(created)

@@ -21,3 +21,20 @@ def test_it_loads_the_demo_once_and_its_logins_work(client):
     for login in DEMO_LOGINS:
         assert client.login(username=login.email, password=login.password), login.email
     assert User.objects.get(email="admin@demo.local").is_staff
+
+
+@pytest.mark.django_db
+def test_it_gives_the_demo_trader_paper_bots_with_history(settings):
+    from marketplace.demo import DEMO_SUBSCRIPTIONS, demo_subscriptions_load
+    from subscriptions.models import Subscription
+    from trading.models import PerformanceLog
+
+    settings.MARKET_DATA_REPLAY_LOOP = True  # the demo replays the shipped candles over today's dates
+    demo_load()
+    assert demo_subscriptions_load() == len(DEMO_SUBSCRIPTIONS)
+    assert demo_subscriptions_load() == 0, "running it again creates nothing"
+    subscriptions = Subscription.objects.filter(user__email="trader@demo.local")
+    assert subscriptions.count() == len(DEMO_SUBSCRIPTIONS)
+    assert all(s.is_paper and s.status == "ACTIVE" and s.last_error == "" for s in subscriptions)
+    assert PerformanceLog.objects.filter(subscription__in=subscriptions).count() >= 4 * 100
+    assert sum(s.trades.count() for s in subscriptions) >= 3

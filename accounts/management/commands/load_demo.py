@@ -1,6 +1,7 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from marketplace.demo import demo_load
+from marketplace.demo import demo_load, demo_subscriptions_load
 
 
 class Command(BaseCommand):
@@ -8,4 +9,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         counts = demo_load()
+        if settings.MARKET_DATA_SOURCE == "replay":
+            counts["new paper subscriptions"] = demo_subscriptions_load()
         self.stdout.write(self.style.SUCCESS("Demo data ready: " + ", ".join(f"{v} {k}" for k, v in counts.items())))
