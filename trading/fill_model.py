@@ -12,9 +12,11 @@ The rules (also in docs/statistics.md):
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 from typing import Any, Protocol
+
+from bots.sdk.decision import to_decimal  # one conversion rule for bots and fills
 
 BUY = "BUY"
 SELL = "SELL"
@@ -40,21 +42,6 @@ class PriceBar(Protocol):
     open: Any
     high: Any
     low: Any
-
-
-def to_decimal(value: Any) -> Decimal:
-    """``Decimal`` from a Decimal, int, numeric string or float (a float goes through its shortest repr,
-    so the candle price 37141.96 stays 37141.96 rather than 37141.9599999999991...)."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, bool):
-        raise TypeError("a bool is not a price")
-    if isinstance(value, float):
-        value = repr(value)
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"not a number: {value!r}") from None
 
 
 def fill_price(side: str, next_open: Decimal, slippage_rate: Decimal) -> Decimal:

@@ -298,17 +298,21 @@ def live_run(
             reason, _ = trigger
             purpose = Order.Purpose.STOP_LOSS if reason is ExitReason.STOP_LOSS else Order.Purpose.TAKE_PROFIT
             amount = _sell_amount(adapter, rules, open_trade.quantity)
-            order = _intent(
-                subscription=subscription, run_at=run_at, side="SELL", purpose=purpose, quantity=amount, decision=None
+            action = (
+                PerformanceLog.Action.STOP_LOSS if reason is ExitReason.STOP_LOSS else PerformanceLog.Action.TAKE_PROFIT
             )
-            if order.status == Order.Status.PENDING:
-                order = _place(order=order, adapter=adapter, amount=amount, risk=risk)
-            _note(
+            _submit(
                 outcome,
-                order,
-                PerformanceLog.Action.STOP_LOSS
-                if purpose == Order.Purpose.STOP_LOSS
-                else PerformanceLog.Action.TAKE_PROFIT,
+                subscription=subscription,
+                run_at=run_at,
+                side="SELL",
+                purpose=purpose,
+                amount=amount,
+                decision=None,
+                rules=rules,
+                adapter=adapter,
+                risk=risk,
+                action=action,
             )
             open_trade = subscription.trades.filter(status=Trade.Status.OPEN).first()
 
@@ -322,42 +326,73 @@ def live_run(
             if problem:
                 outcome.notes.append(f"BUY skipped: {problem}")
             else:
-                order = _intent(
+                _submit(
+                    outcome,
                     subscription=subscription,
                     run_at=run_at,
                     side="BUY",
                     purpose=Order.Purpose.ENTRY,
-                    quantity=amount,
+                    amount=amount,
                     decision=decision,
                     rules=rules,
+                    adapter=adapter,
+                    risk=risk,
+                    action=PerformanceLog.Action.BUY,
                 )
-                if order.status == Order.Status.PENDING:
-                    order = _place(order=order, adapter=adapter, amount=amount, risk=risk)
-                _note(outcome, order, PerformanceLog.Action.BUY)
     elif decision is not None and decision.action is Action.SELL and open_trade is not None:
         account = SimulatedAccount(
             balance=Decimal(0), fee_rate=rules.taker_fee_rate, slippage_rate=Decimal(0), execution=execution, risk=risk
         )
         account.position = _position_of(open_trade)
         amount = _sell_amount(adapter, rules, account.sell_quantity(decision.size, price))
-        order = _intent(
+        _submit(
+            outcome,
             subscription=subscription,
             run_at=run_at,
             side="SELL",
             purpose=Order.Purpose.EXIT,
-            quantity=amount,
+            amount=amount,
             decision=decision,
             rules=rules,
+            adapter=adapter,
+            risk=risk,
+            action=PerformanceLog.Action.SELL,
         )
-        if order.status == Order.Status.PENDING:
-            order = _place(order=order, adapter=adapter, amount=amount, risk=risk)
-        _note(outcome, order, PerformanceLog.Action.SELL)
 
     try:
         outcome.balance = adapter.free_balances().get(rules.quote, Decimal(0))
     except TransientExchangeError:
         outcome.balance = Decimal(0)
     return outcome
+
+
+def _submit(
+    outcome: LiveOutcome,
+    *,
+    subscription: Subscription,
+    run_at: datetime,
+    side: str,
+    purpose: str,
+    amount: Decimal,
+    decision: Decision | None,
+    rules: MarketRules,
+    adapter: CcxtAdapter,
+    risk: RiskSettings,
+    action: str,
+) -> None:
+    """Store the intent, send it if nobody has yet, and note the result for the decision log."""
+    order = _intent(
+        subscription=subscription,
+        run_at=run_at,
+        side=side,
+        purpose=purpose,
+        quantity=amount,
+        decision=decision,
+        rules=rules,
+    )
+    if order.status == Order.Status.PENDING:
+        order = _place(order=order, adapter=adapter, amount=amount, risk=risk)
+    _note(outcome, order, action)
 
 
 def _sell_amount(adapter: CcxtAdapter, rules: MarketRules, wanted: Decimal) -> Decimal:

@@ -207,3 +207,20 @@ def test_it_never_duplicates_or_loses_an_order_under_random_faults(alice, bob, s
         )
     assert Order.objects.filter(status="FILLED").count() >= 6
     assert not Order.objects.filter(status__in=["PENDING", "SENT"]).exists()
+
+
+def test_it_closes_positions_at_the_stop_loss_and_take_profit_on_the_exchange(alice, sma_bot, fake_binance, alice_key):
+    subscription = make_testnet_subscription(
+        alice, sma_bot, risk_config={"stop_loss_percent": 1, "take_profit_percent": 1.5}
+    )
+    _run_hours(fake_binance, 120)
+    exits = Order.objects.filter(subscription=subscription, purpose__in=["STOP_LOSS", "TAKE_PROFIT"])
+    assert exits.filter(status="FILLED").exists()
+    for order in exits:
+        assert order.trade.exit_reason == order.purpose and order.trade.status == "CLOSED"
+        assert PerformanceLog.objects.filter(
+            subscription=subscription, action=order.purpose, timestamp=order.candle_at
+        ).exists()
+    trade = exits.first().trade
+    assert trade.stop_loss_price == (trade.entry_price * Decimal("0.99")).quantize(Decimal("1e-8"))
+    _assert_books_match(fake_binance)
