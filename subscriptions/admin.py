@@ -1,10 +1,37 @@
+from datetime import timedelta
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from subscriptions.exceptions import SubscriptionError
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_pause, subscription_resume
+
+
+class RunHealthFilter(admin.SimpleListFilter):
+    """Active subscriptions whose run is overdue (worker down, exchange unreachable) or that stopped on an error."""
+
+    title = "run health"
+    parameter_name = "health"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("late", "Late (no run for 5+ minutes past due)"),
+            ("error", "Stopped by an error"),
+            ("failing", "Last run failed"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "late":
+            cutoff = timezone.now() - timedelta(minutes=5)
+            return queryset.filter(status=Subscription.Status.ACTIVE, next_run_at__lt=cutoff)
+        if self.value() == "error":
+            return queryset.filter(status=Subscription.Status.ERROR)
+        if self.value() == "failing":
+            return queryset.exclude(last_error="")
+        return queryset
 
 
 @admin.register(Subscription)
@@ -24,10 +51,23 @@ class SubscriptionAdmin(admin.ModelAdmin):
         "last_run_at",
         "next_run_at",
     )
-    list_filter = ("status", "exchange_type", "network_type", "trade_mode", "timeframe", "is_trial")
+    list_filter = (
+        RunHealthFilter,
+        "status",
+        "is_paper",
+        "exchange_type",
+        "network_type",
+        "trade_mode",
+        "timeframe",
+        "is_trial",
+    )
     search_fields = ("instance_name", "user__email", "bot__name", "trading_pair", "user_principal_id")
     list_select_related = ("user", "bot")
     readonly_fields = (
+        "last_error",
+        "consecutive_failures",
+        "last_candle_at",
+        "completed_candle_at",
         "status",
         "status_reason",
         "total_trades",

@@ -48,3 +48,18 @@ def test_it_pauses_and_resumes_from_the_admin(staff_client, staff):
     active.refresh_from_db()
     assert active.status == Subscription.Status.ACTIVE
     assert AuditLog.objects.filter(user=staff, action__startswith="subscription.").count() == 2
+
+
+def test_it_shows_staff_the_late_and_failing_subscriptions(staff_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    late = SubscriptionFactory(instance_name="Late one", next_run_at=timezone.now() - timedelta(hours=1))
+    SubscriptionFactory(instance_name="On time", next_run_at=timezone.now() + timedelta(minutes=30))
+    failing = SubscriptionFactory(instance_name="Failing one", last_error="Binance did not answer. Retrying.")
+    url = reverse("admin:subscriptions_subscription_changelist")
+    html = staff_client.get(url, {"health": "late"}).content.decode()
+    assert late.instance_name in html and "On time" not in html
+    html = staff_client.get(url, {"health": "failing"}).content.decode()
+    assert failing.instance_name in html and "On time" not in html
