@@ -47,5 +47,9 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 
+# Wall-clock costs of the hot paths (backtests, scheduler ticks, sandboxed decisions); see scripts/bench.py.
+bench: venv
+	$(BIN)/python scripts/bench.py
+
 clean:
 	rm -rf var db.sqlite3
