@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
 
 from bots.exceptions import BotError
 from bots.models import Bot, BotCategory, BotMarketplaceRegistration, BotPerformance, BotReview, BotVersion
@@ -112,7 +113,37 @@ class BotVersionAdmin(admin.ModelAdmin):
     list_filter = ("validation_status",)
     search_fields = ("bot__name", "version")
     list_select_related = ("bot",)
-    readonly_fields = ("validation_status", "validation_report", "created_at")
+    readonly_fields = ("validation_status", "validation_report_pretty", "created_at")
+    exclude = ("validation_report",)
+
+    @admin.display(description="Validation report")
+    def validation_report_pretty(self, version: BotVersion) -> str:
+        """The checklist (✓/✗, message, the bot's traceback) and the backtest statistics, escaped."""
+        report = version.validation_report
+        if not report:
+            return "Not validated yet."
+        checks = format_html_join(
+            "",
+            "<li><strong>{} {}</strong>: {}{}</li>",
+            (
+                (
+                    "✓" if check.get("passed") else "✗",
+                    check.get("name", ""),
+                    check.get("message", ""),
+                    format_html("<pre>{}</pre>", check["traceback"]) if check.get("traceback") else "",
+                )
+                for check in report.get("checks", [])
+            ),
+        )
+        backtests = format_html_join(
+            "",
+            "<li>{} {}: {} candles, {} trades, stats {}</li>",
+            (
+                (run.get("market"), run.get("timeframe"), run.get("candles"), run.get("trades"), run.get("stats"))
+                for run in report.get("backtests", [])
+            ),
+        )
+        return format_html("<ul>{}</ul><p>Backtests:</p><ul>{}</ul>", checks, backtests)
 
 
 @admin.register(BotReview)

@@ -24,3 +24,41 @@ class ReviewNotAllowed(BotError):
 
 class InvalidReview(BotError):
     """A rating outside 1–5, or a text that is too long."""
+
+
+class UploadRejected(BotError):
+    """An uploaded code or model file is refused (wrong kind, too big, an unsafe zip). Nothing was stored.
+
+    `field` names the form field the message belongs to: "code_file", "model_file" or "version".
+    """
+
+    def __init__(self, message: str, *, field: str = "code_file") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class BotConfigInvalid(BotError):
+    """The config schema or the default config of an upload is invalid.
+
+    `errors` maps "config_schema" / "default_config" to a list of `{"field", "message"}` dicts (bots.sdk's shape).
+    """
+
+    def __init__(self, errors: dict[str, list[dict[str, str]]]) -> None:
+        self.errors = errors
+        parts = [
+            f"{where}: {item['field'] or 'the whole'} — {item['message']}"
+            for where, items in errors.items()
+            for item in items
+        ]
+        super().__init__("The bot's configuration is invalid. " + "; ".join(parts))
+
+
+class NotBotDeveloper(BotError):
+    """Only developers create bots, and only a bot's own developer uploads its versions."""
+
+    def __init__(self, message: str = "Only the bot's developer can do this.") -> None:
+        super().__init__(message)
+
+
+class BotNotValidated(BotError):
+    """Staff tried to approve a bot whose newest version has not passed the automatic validation."""

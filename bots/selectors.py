@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db.models import (
@@ -138,3 +139,60 @@ def user_may_review(*, bot: Bot, user) -> bool:
     if not user.is_authenticated or user.pk == bot.developer_id:
         return False
     return Subscription.objects.filter(bot=bot, user=user).exists()
+
+
+# --- The developer portal -------------------------------------------------------------------------------------------
+
+PLATFORM_COMMISSION_RATE = Decimal("0.10")
+CENTS = Decimal("0.01")
+
+
+def developer_bots(*, developer) -> list[Bot]:
+    """`developer`'s bots, newest first, in one query whatever their number, each with:
+
+    - `newest_version_id`, `newest_version`, `newest_validation_status`: its newest upload (None without one);
+    - `active_subscribers`: ACTIVE subscriptions; `paid_subscribers`: those of them that are not trials;
+    - `monthly_revenue`: paid_subscribers × price_per_month × (1 − the platform's 10 % commission), in cents.
+    """
+    newest = BotVersion.objects.filter(bot=OuterRef("pk")).order_by("-created_at", "-pk")
+
+    def active_count(**extra):
+        return Coalesce(
+            Subquery(
+                Subscription.objects.filter(bot=OuterRef("pk"), status=Subscription.Status.ACTIVE, **extra)
+                .order_by()
+                .values("bot")
+                .annotate(count=Count("pk"))
+                .values("count")[:1],
+                output_field=IntegerField(),
+            ),
+            0,
+        )
+
+    bots = list(
+        Bot.objects.filter(developer=developer)
+        .select_related("category")
+        .annotate(
+            newest_version_id=Subquery(newest.values("pk")[:1]),
+            newest_version=Subquery(newest.values("version")[:1]),
+            newest_validation_status=Subquery(newest.values("validation_status")[:1]),
+            active_subscribers=active_count(),
+            paid_subscribers=active_count(is_trial=False),
+        )
+        .order_by("-created_at", "-pk")
+    )
+    for bot in bots:
+        # In Python, from Decimals: SQLite would multiply the money as floats.
+        gross = Decimal(bot.paid_subscribers) * bot.price_per_month
+        bot.monthly_revenue = (gross * (1 - PLATFORM_COMMISSION_RATE)).quantize(CENTS)
+    return bots
+
+
+def developer_bot_get(*, slug: str, developer) -> Bot:
+    """One of `developer`'s bots. Raises Http404 for an unknown slug or someone else's bot."""
+    return get_object_or_404(Bot, slug=slug, developer=developer)
+
+
+def developer_version_get(*, version_id: int, developer) -> BotVersion:
+    """A version of one of `developer`'s bots. Raises Http404 otherwise (someone else's exists or not: same)."""
+    return get_object_or_404(BotVersion.objects.select_related("bot"), pk=version_id, bot__developer=developer)

@@ -1,16 +1,29 @@
-"""Writes of the bots app: moderation (every moderation writes an audit log row) and reviews."""
+"""Writes of the bots app: moderation (every moderation writes an audit log row), uploads and reviews."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.text import slugify
 
 from accounts.models import User
 from accounts.services import audit_log_record
-from bots.exceptions import IllegalBotTransition, InvalidReview, RejectionReasonRequired, ReviewNotAllowed
-from bots.models import Bot, BotReview
+from bots.exceptions import (
+    BotConfigInvalid,
+    BotNotValidated,
+    IllegalBotTransition,
+    InvalidReview,
+    NotBotDeveloper,
+    RejectionReasonRequired,
+    ReviewNotAllowed,
+    UploadRejected,
+)
+from bots.models import Bot, BotCategory, BotReview, BotVersion
+from bots.sdk import ConfigError, validate_config, validate_schema
+from bots.uploads import upload_delete, upload_store, version_check
 from subscriptions.models import Subscription
 
 S = Bot.Status
@@ -45,7 +58,10 @@ def _transition(*, bot: Bot, target: str, actor: User, action: str, request: Htt
 
 @transaction.atomic
 def bot_approve(*, bot: Bot, actor: User, request: HttpRequest | None = None) -> Bot:
-    """Approve a pending bot: it enters the catalog. Sets approved_by/approved_at; clears any old rejection."""
+    """Approve a pending bot: it enters the catalog. Sets approved_by/approved_at; clears any old rejection.
+
+    Raises BotNotValidated unless its newest version passed validation (bot_approval_check)."""
+    bot_approval_check(bot)
     return _transition(
         bot=bot,
         target=S.APPROVED,
@@ -56,6 +72,21 @@ def bot_approve(*, bot: Bot, actor: User, request: HttpRequest | None = None) ->
         approved_at=timezone.now(),
         rejection_reason="",
     )
+
+
+def bot_approval_check(bot: Bot) -> None:
+    """Raise BotNotValidated unless `bot` may be approved: its newest version passed the automatic validation, or
+    is a built-in (the platform's own code, never uploaded). A bot without any version has nothing to run."""
+    newest = BotVersion.objects.filter(bot=bot).order_by("-created_at", "-pk").first()
+    if newest is None:
+        raise BotNotValidated(f"“{bot.name}” has no version to run yet: its developer must upload one.")
+    if newest.builtin_slug:
+        return
+    if newest.validation_status != BotVersion.ValidationStatus.PASSED:
+        raise BotNotValidated(
+            f"“{bot.name}” cannot be approved: its newest version {newest.version} has not passed validation "
+            f"({newest.get_validation_status_display().lower()})."
+        )
 
 
 @transaction.atomic
@@ -114,3 +145,172 @@ def review_create_or_update(*, bot: Bot, user: User, rating: int, text: str = ""
     Bot.objects.filter(pk=locked.pk).update(average_rating=average, total_reviews=count)
     bot.average_rating, bot.total_reviews = average, count
     return review, created
+
+
+# --- Uploads by developers ------------------------------------------------------------------------------------------
+
+
+def _config_check(*, config_schema, default_config) -> dict:
+    """The default config with the schema's defaults filled in. Raises BotConfigInvalid with per-field errors."""
+    try:
+        validate_schema(config_schema)
+    except ConfigError as error:
+        raise BotConfigInvalid({"config_schema": error.errors}) from None
+    try:
+        return validate_config(config_schema, default_config)
+    except ConfigError as error:
+        raise BotConfigInvalid({"default_config": error.errors}) from None
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:90] or "bot"
+    slug, n = base, 1
+    while Bot.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def _version_create(
+    *,
+    bot: Bot,
+    developer: User,
+    version: str,
+    code_file: UploadedFile,
+    model_file: UploadedFile | None,
+    config_schema: dict,
+    default_config: dict,
+    changelog: str,
+) -> BotVersion:
+    """Store the files and write the version row; audits it and enqueues its validation after the commit."""
+    from bots.tasks import validate_bot_version  # late: the task module imports the validation service
+
+    if BotVersion.objects.filter(bot=bot, version=version).exists():
+        raise UploadRejected(
+            f"Version {version} of this bot exists already; give the new one another number.", field="version"
+        )
+    stored = upload_store(bot_id=bot.pk, version=version, code_file=code_file, model_file=model_file)
+    # Storage is not transactional: if the row cannot be written, the files go again.
+    try:
+        bot_version = BotVersion.objects.create(
+            bot=bot,
+            version=version,
+            changelog=(changelog or "").strip(),
+            code_path=stored.code_path,
+            model_path=stored.model_path,
+            config_schema=config_schema,
+            default_config=default_config,
+        )
+    except BaseException:
+        upload_delete(stored)
+        raise
+    audit_log_record(
+        actor=developer,
+        action="bot.version_upload",
+        instance=bot,
+        new_values={"version": version, "code_path": stored.code_path, "model_path": stored.model_path},
+    )
+    version_id = bot_version.pk
+    # After the commit: a worker must never look for a version row that is not committed yet.
+    transaction.on_commit(lambda: validate_bot_version.delay(version_id))
+    return bot_version
+
+
+@transaction.atomic
+def bot_create(
+    *,
+    developer: User,
+    name: str,
+    description: str,
+    category: BotCategory | None,
+    bot_type: str,
+    price_per_month: Decimal,
+    trial_days: int,
+    code_file: UploadedFile,
+    model_file: UploadedFile | None = None,
+    config_schema: dict,
+    default_config: dict,
+    version: str = "1.0.0",
+) -> Bot:
+    """Create a PENDING bot with its first version (files stored, validation enqueued after the commit).
+
+    Staff approve it once that version passed. LLM bots are accepted here; validation refuses them for now.
+    Raises NotBotDeveloper for a non-developer, BotConfigInvalid (per field), UploadRejected (nothing stored).
+    """
+    if not developer.is_developer:
+        raise NotBotDeveloper("Only developer accounts can publish bots.")
+    version = version_check(version)
+    default_config = _config_check(config_schema=config_schema, default_config=default_config)
+    price_per_month = Decimal(price_per_month or 0)
+    bot = Bot.objects.create(
+        developer=developer,
+        slug=_unique_slug(name),
+        name=name.strip(),
+        description=description.strip(),
+        category=category,
+        bot_type=bot_type,
+        version=version,
+        price_per_month=price_per_month,
+        is_free=price_per_month == 0,
+        trial_days=trial_days if price_per_month else 0,
+        config_schema=config_schema,
+        default_config=default_config,
+        status=Bot.Status.PENDING,
+    )
+    audit_log_record(
+        actor=developer,
+        action="bot.create",
+        instance=bot,
+        new_values={"name": bot.name, "bot_type": bot_type, "price_per_month": str(price_per_month)},
+    )
+    bot_version = _version_create(
+        bot=bot,
+        developer=developer,
+        version=version,
+        code_file=code_file,
+        model_file=model_file,
+        config_schema=config_schema,
+        default_config=default_config,
+        changelog="First version.",
+    )
+    Bot.objects.filter(pk=bot.pk).update(code_path=bot_version.code_path, model_path=bot_version.model_path)
+    bot.code_path, bot.model_path = bot_version.code_path, bot_version.model_path
+    return bot
+
+
+@transaction.atomic
+def bot_version_upload(
+    *,
+    bot: Bot,
+    developer: User,
+    version: str,
+    code_file: UploadedFile,
+    model_file: UploadedFile | None = None,
+    config_schema: dict,
+    default_config: dict,
+    changelog: str = "",
+) -> BotVersion:
+    """Add a version to `bot` (older versions stay; subscribers keep the newest PASSED one, see
+    selectors.bot_version_for_run). A rejected bot goes back to PENDING for review; others keep their status.
+
+    Raises NotBotDeveloper unless `developer` is the bot's developer, BotConfigInvalid, UploadRejected.
+    """
+    if bot.developer_id != developer.pk:
+        raise NotBotDeveloper()
+    version = version_check(version)
+    default_config = _config_check(config_schema=config_schema, default_config=default_config)
+    # Lock the bot: two uploads of the same version number at once must not both pass the exists() check.
+    locked = Bot.objects.select_for_update().get(pk=bot.pk)
+    bot_version = _version_create(
+        bot=locked,
+        developer=developer,
+        version=version,
+        code_file=code_file,
+        model_file=model_file,
+        config_schema=config_schema,
+        default_config=default_config,
+        changelog=changelog,
+    )
+    if locked.status == Bot.Status.REJECTED:
+        _transition(bot=locked, target=S.PENDING, actor=developer, action="bot.resubmit", request=None)
+    return bot_version

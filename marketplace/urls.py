@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("bots/", include("bots.urls")),
+    path("developer/", include("bots.developer_urls")),
     path("subscriptions/", include("subscriptions.urls")),
     # The catalog is the front page.
     path("", RedirectView.as_view(pattern_name="bots:catalog", permanent=False), name="home"),

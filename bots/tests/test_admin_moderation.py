@@ -2,14 +2,21 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditLog
-from bots.models import Bot
-from bots.tests.factories import ApprovedBotFactory, BotFactory
+from bots.models import Bot, BotVersion
+from bots.tests.factories import ApprovedBotFactory, BotFactory, BotVersionFactory
 
 CHANGELIST = reverse("admin:bots_bot_changelist")
 
 
+def validated_bot(**fields) -> Bot:
+    """A bot whose newest uploaded version passed the automatic validation: staff may approve it."""
+    bot = BotFactory(**fields)
+    BotVersionFactory(bot=bot, builtin_slug="", code_path="bots/1/1.0.0/code.py", validation_status="PASSED")
+    return bot
+
+
 def test_it_approves_selected_bots_and_audits_it(staff_client, staff):
-    bot = BotFactory()
+    bot = validated_bot()
     response = staff_client.post(CHANGELIST, {"action": "approve_selected", "_selected_action": [bot.pk]}, follow=True)
     assert response.status_code == 200
     bot.refresh_from_db()
@@ -53,12 +60,52 @@ def test_it_keeps_a_blank_rejection_from_happening(staff_client):
 
 
 def test_it_refuses_to_approve_a_rejected_bot_directly(staff_client):
-    bot = BotFactory(status=Bot.Status.REJECTED, rejection_reason="no")
+    bot = validated_bot(status=Bot.Status.REJECTED, rejection_reason="no")
     response = staff_client.post(CHANGELIST, {"action": "approve_selected", "_selected_action": [bot.pk]}, follow=True)
     assert "cannot become approved" in response.content.decode()
     bot.refresh_from_db()
     assert bot.status == Bot.Status.REJECTED
     assert not AuditLog.objects.filter(action="bot.approve").exists()
+
+
+@pytest.mark.parametrize("status", ["PENDING", "RUNNING", "FAILED"])
+def test_it_refuses_to_approve_until_the_newest_version_passed(staff_client, status):
+    bot = BotFactory()
+    BotVersionFactory(bot=bot, version="1.0.0", builtin_slug="", validation_status="PASSED")
+    BotVersionFactory(bot=bot, version="1.1.0", builtin_slug="", validation_status=status)
+    response = staff_client.post(CHANGELIST, {"action": "approve_selected", "_selected_action": [bot.pk]}, follow=True)
+    assert "has not passed validation" in response.content.decode()
+    bot.refresh_from_db()
+    assert bot.status == Bot.Status.PENDING and bot.approved_by is None
+    assert not AuditLog.objects.filter(action="bot.approve").exists()
+
+
+def test_it_refuses_to_approve_a_bot_without_any_version(staff_client):
+    bot = BotFactory()
+    response = staff_client.post(CHANGELIST, {"action": "approve_selected", "_selected_action": [bot.pk]}, follow=True)
+    assert "no version to run" in response.content.decode()
+    bot.refresh_from_db()
+    assert bot.status == Bot.Status.PENDING
+
+
+def test_it_approves_a_bot_running_a_builtin_version(staff_client):
+    bot = BotFactory()
+    BotVersionFactory(bot=bot, builtin_slug="sma-crossover", validation_status=BotVersion.ValidationStatus.PENDING)
+    staff_client.post(CHANGELIST, {"action": "approve_selected", "_selected_action": [bot.pk]})
+    bot.refresh_from_db()
+    assert bot.status == Bot.Status.APPROVED
+
+
+def test_it_shows_the_validation_report_to_staff(staff_client):
+    bot = BotFactory()
+    version = BotVersionFactory(
+        bot=bot, builtin_slug="", validation_status="FAILED",
+        validation_report={"passed": False, "checks": [{"name": "load", "passed": False, "message": "ImportError",
+                                                        "traceback": "Traceback: boom"}], "backtests": []},
+    )
+    response = staff_client.get(reverse("admin:bots_botversion_change", args=[version.pk]))
+    assert response.status_code == 200
+    assert "Traceback: boom" in response.content.decode() and "✗ load" in response.content.decode()
 
 
 def test_it_filters_and_searches_bots(staff_client):

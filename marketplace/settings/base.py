@@ -259,6 +259,7 @@ CELERY_TASK_ROUTES = {
     "trading.credentials_validate": {"queue": "maintenance"},
     "trading.runs_health_check": {"queue": "maintenance"},
     "accounts.ping": {"queue": "maintenance"},
+    "bots.validate_bot_version": {"queue": "backtests"},
 }
 if CELERY_BROKER_URL.startswith("redis"):
     # A task whose worker died is redelivered after this long; a live run is worthless much later than this.

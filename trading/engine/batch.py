@@ -17,7 +17,14 @@ from bots.sdk import Action, ConfigError, Decision
 from bots.selectors import bot_version_for_run
 from subscriptions.models import Subscription
 from trading import clock, timeframes
-from trading.bot_runtime import BotAnswer, BotRequest, BotUnavailable, decide_many, required_candles
+from trading.bot_runtime import (
+    BotAnswer,
+    BotRequest,
+    BotUnavailable,
+    decide_many,
+    required_candles,
+    validate_bot_config,
+)
 from trading.config_schemas import validate_trading_configs
 from trading.engine import health, records
 from trading.engine.live import live_run
@@ -111,11 +118,9 @@ def _run_group(group: list[Subscription], *, run_at: datetime, now: datetime) ->
 
 
 def _bot_config(version, subscription: Subscription) -> dict:
-    from trading.bot_runtime import bot_class
-
     base = dict(version.default_config or {})
     base.update(subscription.strategy_config or {})
-    return bot_class(version).validate_config(base)
+    return validate_bot_config(version, base)
 
 
 def _run_one(subscription_id: int, *, window: CandleWindow, answer: BotAnswer, run_at: datetime) -> RunReport:
