@@ -26,6 +26,7 @@ from bots.models import Bot, BotPerformance, BotReview
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_transition
 from trading.engine.health import run_failed
+from trading.engine.live import subscriptions_using
 from trading.exceptions import CredentialInvalid, ExchangeNotSupported, TradingError
 from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
 from trading.models import PerformanceLog, Trade
@@ -358,7 +359,7 @@ def _credential_validate_one(*, pk: int, now: datetime) -> str:
             return "skipped"
         if stored:  # it became invalid just now, in this transaction: stop what uses it, once
             message = f"Your {credential} failed validation: {problem}"
-            for subscription_id in _subscriptions_using(credential):
+            for subscription_id in subscriptions_using(credential):
                 run_failed(subscription_id=subscription_id, message=message, stop=True)
         return V.INVALID
 
@@ -417,22 +418,6 @@ def _credential_store(*, credential: ExchangeCredential, status: str, error: str
     if as_checked.update(validation_error=error, last_validated=now):
         return False
     return None
-
-
-def _subscriptions_using(credential: ExchangeCredential) -> list[int]:
-    """ACTIVE non-paper subscriptions that credential_for would give this credential."""
-    network = Subscription.NetworkType.TESTNET if credential.is_testnet else Subscription.NetworkType.MAINNET
-    subscriptions = Subscription.objects.filter(
-        exchange_type=credential.exchange, network_type=network, is_paper=False, status=S.ACTIVE
-    )
-    if credential.principal_id:
-        subscriptions = subscriptions.filter(user_principal_id=credential.principal_id)
-    else:
-        # credential_for treats an empty principal like none.
-        subscriptions = subscriptions.filter(user_id=credential.user_id).filter(
-            Q(user_principal_id__isnull=True) | Q(user_principal_id="")
-        )
-    return list(subscriptions.order_by("pk").values_list("pk", flat=True))
 
 
 # --- 5. late runs --------------------------------------------------------------------------------------------------

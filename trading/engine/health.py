@@ -39,7 +39,7 @@ def run_failed(*, subscription_id: int, message: str, stop: bool = False) -> Non
 
 def credential_failed(*, subscription_id: int, message: str) -> None:
     """The exchange refused the subscription's key: mark the key invalid and stop every subscription using it."""
-    from trading.engine.live import credential_for  # late: live imports this module's neighbours
+    from trading.engine.live import credential_for, subscriptions_using  # late: live imports this module
     from trading.exceptions import ConfigurationRefused
 
     subscription = Subscription.objects.get(pk=subscription_id)
@@ -48,24 +48,11 @@ def credential_failed(*, subscription_id: int, message: str) -> None:
     except ConfigurationRefused:
         credential = None
     with transaction.atomic():
+        affected = [subscription_id]
         if credential is not None:
             type(credential).objects.filter(pk=credential.pk).update(
                 validation_status="invalid", validation_error=message[:2000]
             )
-            testnet = credential.is_testnet
-            users = Subscription.objects.filter(
-                exchange_type=credential.exchange,
-                network_type="testnet" if testnet else "mainnet",
-                is_paper=False,
-                status=Subscription.Status.ACTIVE,
-            )
-            users = (
-                users.filter(user_principal_id=credential.principal_id)
-                if credential.principal_id
-                else users.filter(user_id=credential.user_id, user_principal_id__isnull=True)
-            )
-            affected = list(users.values_list("pk", flat=True))
-        else:
-            affected = [subscription_id]
+            affected = subscriptions_using(credential) or affected
         for pk in affected:
             run_failed(subscription_id=pk, message=f"The exchange refused your API key: {message}", stop=True)

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from accounts.models import ExchangeCredential
 from accounts.services import credential_reveal
@@ -68,6 +69,22 @@ def credential_for(subscription: Subscription) -> ExchangeCredential:
     if not testnet and credential.validation_status != ExchangeCredential.ValidationStatus.VALID:
         raise ConfigurationRefused("Mainnet trading needs an API key that passed validation; validate it first.")
     return credential
+
+
+def subscriptions_using(credential: ExchangeCredential) -> list[int]:
+    """ACTIVE non-paper subscriptions that credential_for would give this credential."""
+    network = Subscription.NetworkType.TESTNET if credential.is_testnet else Subscription.NetworkType.MAINNET
+    subscriptions = Subscription.objects.filter(
+        exchange_type=credential.exchange, network_type=network, is_paper=False, status=Subscription.Status.ACTIVE
+    )
+    if credential.principal_id:
+        subscriptions = subscriptions.filter(user_principal_id=credential.principal_id)
+    else:
+        # credential_for treats an empty principal like none.
+        subscriptions = subscriptions.filter(user_id=credential.user_id).filter(
+            Q(user_principal_id__isnull=True) | Q(user_principal_id="")
+        )
+    return list(subscriptions.order_by("pk").values_list("pk", flat=True))
 
 
 def adapter_for(subscription: Subscription, credential: ExchangeCredential) -> CcxtAdapter:
