@@ -12,6 +12,7 @@ urlpatterns = [
     path("bots/", include("bots.urls")),
     path("developer/", include("bots.developer_urls")),
     path("subscriptions/", include("subscriptions.urls")),
+    path("api/", include("marketplace.api.urls")),
     # The catalog is the front page.
     path("", RedirectView.as_view(pattern_name="bots:catalog", permanent=False), name="home"),
 ]
