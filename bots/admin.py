@@ -7,7 +7,7 @@ from django.utils.html import format_html, format_html_join
 
 from bots.exceptions import BotError
 from bots.models import Bot, BotCategory, BotMarketplaceRegistration, BotPerformance, BotReview, BotVersion
-from bots.services import bot_approve, bot_reject
+from bots.services import bot_approve, bot_reject, bot_version_approve
 from marketplace.admin_utils import ReadOnlyAdmin
 
 
@@ -144,6 +144,20 @@ class BotVersionAdmin(admin.ModelAdmin):
             ),
         )
         return format_html("<ul>{}</ul><p>Backtests:</p><ul>{}</ul>", checks, backtests)
+
+    actions = ["approve_selected_versions"]
+
+    @admin.action(description="Approve selected versions (subscribers switch to them)", permissions=["change"])
+    def approve_selected_versions(self, request: HttpRequest, queryset: QuerySet[BotVersion]) -> None:
+        approved = 0
+        for version in queryset.select_related("bot"):
+            try:
+                bot_version_approve(version=version, actor=request.user, request=request)
+                approved += 1
+            except BotError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+        if approved:
+            self.message_user(request, f"Approved {approved} version(s).", messages.SUCCESS)
 
 
 @admin.register(BotReview)

@@ -140,6 +140,11 @@ class BotVersion(models.Model):
         max_length=8, choices=ValidationStatus.choices, default=ValidationStatus.PENDING, db_default="PENDING"
     )
     validation_report = models.JSONField(null=True, blank=True)
+    # Staff approval of this version: subscribers run the newest approved version, never unreviewed code.
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_default=Now(), editable=False)
 
     class Meta:

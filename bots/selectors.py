@@ -33,12 +33,12 @@ if TYPE_CHECKING:
 
 def bot_version_for_run(*, bot_id: int, pinned_version_id: int | None) -> BotVersion | None:
     """The version a subscription runs: the one it is pinned to, else the bot's newest version that passed
-    validation (a new upload keeps subscribers on the old one until it passes). None if there is none."""
+    validation and that staff approved (a new upload keeps subscribers on the old one until then). None if none."""
     if pinned_version_id is not None:
         return BotVersion.objects.select_related("bot").get(pk=pinned_version_id)
     return (
         BotVersion.objects.select_related("bot")
-        .filter(bot_id=bot_id, validation_status=BotVersion.ValidationStatus.PASSED)
+        .filter(bot_id=bot_id, validation_status=BotVersion.ValidationStatus.PASSED, approved_at__isnull=False)
         .order_by("-created_at", "-id")
         .first()
     )
@@ -68,9 +68,9 @@ def bot_catalog_queryset(*, now: datetime | None = None) -> QuerySet[Bot]:
     )
     pnl_30d = Subquery(closed.annotate(total=Sum("pnl")).values("total")[:1], output_field=MONEY)
     cost_30d = Subquery(
-        closed.annotate(
-            total=Sum(F("quantity") * F("entry_price") + F("entry_fee"), output_field=MONEY)
-        ).values("total")[:1],
+        closed.annotate(total=Sum(F("quantity") * F("entry_price") + F("entry_fee"), output_field=MONEY)).values(
+            "total"
+        )[:1],
         output_field=MONEY,
     )
     active = (

@@ -62,7 +62,7 @@ def bot_approve(*, bot: Bot, actor: User, request: HttpRequest | None = None) ->
 
     Raises BotNotValidated unless its newest version passed validation (bot_approval_check)."""
     bot_approval_check(bot)
-    return _transition(
+    approved = _transition(
         bot=bot,
         target=S.APPROVED,
         actor=actor,
@@ -72,6 +72,45 @@ def bot_approve(*, bot: Bot, actor: User, request: HttpRequest | None = None) ->
         approved_at=timezone.now(),
         rejection_reason="",
     )
+    newest = BotVersion.objects.filter(bot=approved).order_by("-created_at", "-pk").first()
+    _version_approve(version=newest, actor=actor, request=request)
+    return approved
+
+
+@transaction.atomic
+def bot_version_approve(*, version: BotVersion, actor: User, request: HttpRequest | None = None) -> BotVersion:
+    """Approve a new version of an approved bot: from now on its subscribers run it. Raises BotNotValidated unless
+    it passed validation (or is built in), and BotError when the bot itself is not approved (approve the bot)."""
+    if version.bot.status != S.APPROVED:
+        raise BotNotValidated(f"“{version.bot.name}” is not approved yet: approve the bot itself.")
+    if not version.builtin_slug and version.validation_status != BotVersion.ValidationStatus.PASSED:
+        raise BotNotValidated(
+            f"Version {version.version} of “{version.bot.name}” has not passed validation "
+            f"({version.get_validation_status_display().lower()})."
+        )
+    return _version_approve(version=version, actor=actor, request=request)
+
+
+def _version_approve(*, version: BotVersion, actor: User, request: HttpRequest | None) -> BotVersion:
+    """Mark `version` approved and mirror it on the bot's own columns (version, code and model paths, schema)."""
+    version.approved_at, version.approved_by = timezone.now(), actor
+    version.save(update_fields=["approved_at", "approved_by"])
+    Bot.objects.filter(pk=version.bot_id).update(
+        version=version.version,
+        code_path=version.code_path,
+        model_path=version.model_path,
+        config_schema=version.config_schema,
+        default_config=version.default_config,
+        updated_at=timezone.now(),
+    )
+    audit_log_record(
+        actor=actor,
+        action="bot.version_approve",
+        instance=version.bot,
+        new_values={"version": version.version},
+        request=request,
+    )
+    return version
 
 
 def bot_approval_check(bot: Bot) -> None:

@@ -107,6 +107,8 @@ def demo_load() -> dict[str, int]:
                 config_schema=bot.config_schema,
                 default_config=defaults,
                 validation_status=BotVersion.ValidationStatus.PASSED,
+                approved_at=timezone.now(),
+                approved_by=staff,
             )
 
     Bot.objects.get_or_create(

@@ -50,6 +50,9 @@ class BotVersionFactory(DjangoModelFactory):
     bot = factory.SubFactory(BotFactory)
     version = factory.Sequence(lambda n: f"1.0.{n}")
     builtin_slug = "sma-crossover"
+    validation_status = BotVersion.ValidationStatus.PENDING
+    # A version that passed is approved by default, as the demo's and most tests' versions are.
+    approved_at = factory.LazyAttribute(lambda o: timezone.now() if o.validation_status == "PASSED" else None)
 
 
 class BotReviewFactory(DjangoModelFactory):

@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
+from django.utils import timezone
+
 from bots.builtin import BUILTIN_BOTS
 from bots.models import Bot, BotVersion
 from bots.tests.factories import ApprovedBotFactory, BotVersionFactory
@@ -31,6 +33,7 @@ def builtin_bot(slug: str = "sma-crossover", **fields) -> Bot:
         config_schema=cls.config_schema,
         default_config=defaults,
         validation_status=BotVersion.ValidationStatus.PASSED,
+        approved_at=timezone.now(),
     )
     return bot
 
@@ -75,4 +78,3 @@ def subscribe_post(bot, **overrides) -> dict:
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
-
