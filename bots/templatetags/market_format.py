@@ -19,6 +19,15 @@ def _decimal(value) -> Decimal | None:
         return None
 
 
+def _with_sign(number: Decimal, text: str) -> str:
+    """`text` (an absolute value) with "+" on gains and a true minus on losses; zero unsigned."""
+    if number > 0:
+        return f"+{text}"
+    if number < 0:
+        return f"−{text}"
+    return text
+
+
 @register.filter
 def money(value, places: int = 2) -> str:
     """1234.5 -> "1,234.50"; None -> "—". Rounded for display only (half-even, Python's default)."""
@@ -34,12 +43,7 @@ def signed_money(value, places: int = 2) -> str:
     number = _decimal(value)
     if number is None:
         return DASH
-    text = f"{abs(number):,.{int(places)}f}"
-    if number > 0:
-        return f"+{text}"
-    if number < 0:
-        return f"−{text}"
-    return text
+    return _with_sign(number, f"{abs(number):,.{int(places)}f}")
 
 
 @register.filter
@@ -53,11 +57,11 @@ def pct(value, places: int = 1) -> str:
 
 @register.filter
 def signed_pct(value, places: int = 1) -> str:
+    """Like pct, with an explicit sign: "+5.2 %", "−1.0 %"."""
     number = _decimal(value)
     if number is None:
         return DASH
-    text = f"{abs(number) * 100:,.{int(places)}f} %"
-    return f"+{text}" if number > 0 else (f"−{text}" if number < 0 else text)
+    return _with_sign(number, f"{abs(number) * 100:,.{int(places)}f} %")
 
 
 @register.filter
