@@ -134,6 +134,15 @@ class ExchangeCredential(Timestamped):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="exchange_credentials")
     principal_id = models.CharField(max_length=255, null=True, blank=True)
+    # For a principal's key: the partner marketplace registration that stored it. The registrations of the same
+    # partner share the principal's keys; another partner's never see them (docs/partner-api.md).
+    marketplace_registration = models.ForeignKey(
+        "bots.BotMarketplaceRegistration",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="exchange_credentials",
+    )
     exchange = models.CharField(max_length=8, choices=Exchange.choices)
 
     api_key_encrypted = models.TextField()

@@ -206,6 +206,15 @@ class BotMarketplaceRegistration(models.Model):
     """A partner marketplace's listing of an approved bot, with its own API key (stored as a SHA-256 hash)."""
 
     user_principal_id = models.CharField(max_length=255)
+    # The partner account (a user holding a marketplace key) that made the registration; null only for rows
+    # imported from the original system, which kept no owner.
+    partner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="marketplace_registrations",
+    )
     bot = models.ForeignKey(Bot, on_delete=models.PROTECT, related_name="marketplace_registrations")
     api_key = models.CharField(max_length=255, unique=True, editable=False)
     status = models.CharField(max_length=50, default="approved", db_default="approved")

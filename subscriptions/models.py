@@ -44,6 +44,15 @@ class Subscription(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions")
     user_principal_id = models.CharField(max_length=255, null=True, blank=True)
+    # The partner marketplace registration that created the subscription for `user_principal_id`; it alone can
+    # see and manage it through the partner API (docs/partner-api.md).
+    marketplace_registration = models.ForeignKey(
+        "bots.BotMarketplaceRegistration",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="subscriptions",
+    )
     bot = models.ForeignKey("bots.Bot", on_delete=models.PROTECT, related_name="subscriptions")
 
     instance_name = models.CharField(max_length=255)
