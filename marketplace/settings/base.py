@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "bots",
     "subscriptions",
     "trading",
+    "partners",
 ]
 
 MIDDLEWARE = [
