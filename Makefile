@@ -7,7 +7,7 @@ PORT ?= 8000
 # The MySQL driver compiles against client headers, so it is installed only when MySQL is configured.
 USES_MYSQL := $(shell (printenv DATABASE_URL; grep -s '^DATABASE_URL=' .env) | grep -q '^\(DATABASE_URL=\)\?mysql' && echo yes)
 
-.PHONY: run test lint bench migrate demo worker clean
+.PHONY: run test lint bench api-fuzz migrate demo worker clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt requirements-mysql.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ lint: venv
 # Wall-clock costs of the hot paths (backtests, scheduler ticks, sandboxed decisions); see scripts/bench.py.
 bench: venv
 	$(BIN)/python scripts/bench.py
+
+# Schemathesis over /api/schema/ against a live server, once per persona (scripts/api_fuzz.py).
+api-fuzz: venv
+	$(BIN)/python scripts/api_fuzz.py
 
 clean:
 	rm -rf var db.sqlite3
