@@ -135,6 +135,15 @@ class Subscription(models.Model):
         return f"{self.instance_name} ({self.bot} on {self.exchange_type} {self.trading_pair})"
 
     @property
+    def contact_email(self) -> str | None:
+        """Who is told by email when the subscription stops or expires: its owner, or for a marketplace principal
+        the partner that operates it (a principal's own account has no deliverable address). None: nobody."""
+        if self.marketplace_registration_id:
+            partner = self.marketplace_registration.partner
+            return partner.email if partner and partner.is_active else None
+        return self.user.email
+
+    @property
     def win_rate(self) -> Decimal | None:
         """Winning trades as a fraction of closed trades; None before the first trade."""
         if not self.total_trades:

@@ -2,7 +2,8 @@
 
 The keys are those of the original system (so its configs keep working): `buy_order_type` PERCENTAGE | USDT_AMOUNT,
 `buy_order_value`, `sell_order_type` PERCENTAGE | ALL, `sell_order_value`; `stop_loss_percent`,
-`take_profit_percent`, `max_position_size`; plus `order_type`, `slippage_percent` and `max_open_trades`.
+`take_profit_percent`, `max_position_size`; plus `order_type` (with `limit_offset_percent` and
+`limit_expiry_candles` for limit orders), `slippage_percent` and `max_open_trades`.
 Percent values are percents as users type them (5 means 5 %). Forms are built from these schemas and the API
 publishes them; `validate_trading_configs` gives one clear error per field.
 """
@@ -50,7 +51,34 @@ EXECUTION_CONFIG_SCHEMA = {
             "type": "string",
             "enum": ["market", "limit"],
             "default": "market",
-            "description": "Market orders fill at the next price; limit orders are not supported yet.",
+            "description": (
+                "market: filled at once at the next price (plus the assumed slippage in paper mode and backtests). "
+                "limit: a good-till-cancelled order at the price when it is placed moved by the limit offset; it "
+                "fills at its limit price if the market reaches it within the expiry, otherwise it is cancelled "
+                "(a part already filled is kept as the position)."
+            ),
+        },
+        "limit_offset_percent": {
+            "title": "Limit offset (%)",
+            "type": ["number", "null"],
+            "minimum": 0,
+            "exclusiveMaximum": 50,
+            "default": 0.1,
+            "description": (
+                "Limit orders only. How far from the current price the limit lies: a buy this many percent below "
+                "the price when it is placed, a sell this many percent above it. 0 places it at the price. Empty: 0.1."
+            ),
+        },
+        "limit_expiry_candles": {
+            "title": "Limit order lifetime (candles)",
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": 100,
+            "default": 1,
+            "description": (
+                "Limit orders only. How many candles an unfilled limit order rests before it is cancelled "
+                "(1: it fills on the candle after the decision or not at all). Empty: 1."
+            ),
         },
         "slippage_percent": {
             "title": "Assumed slippage (%)",

@@ -6,6 +6,8 @@ The rules (also in docs/statistics.md):
   slippage rate: a BUY pays ``open × (1 + slippage_rate)``, a SELL receives ``open × (1 − slippage_rate)``.
 - The fee is ``notional × fee_rate`` in the quote currency, on each side.
 - Quantities are rounded *down* to the market's step, so an order never spends more than it has.
+- A limit order (``limit_price``, ``limit_fill``) rests at ``reference × (1 ∓ offset)``: it fills at its own
+  price, without slippage, on a candle whose low (BUY) / high (SELL) reaches it, else not at all on that candle.
 - Spot, long only: a position is protected by an optional stop-loss price below it and an optional
   take-profit price above it, checked against each candle's open, high and low (see ``exit_trigger``).
 """
@@ -84,6 +86,42 @@ def quantize_down(value: Decimal, step: Decimal | None) -> Decimal:
     steps = (value / step).to_integral_value(rounding=ROUND_DOWN)
     # quantize to the step's exponent so 0.12300000 prints as the exchange would send it.
     return (steps * step).quantize(step) if step.as_tuple().exponent < 0 else steps * step
+
+
+def limit_price(side: str, reference_price: Decimal, offset_pct: Decimal, price_step: Decimal | None = None) -> Decimal:
+    """The price of a limit order placed when the market is at ``reference_price``: ``offset_pct`` percent below it
+    for a BUY, above it for a SELL, so the order waits for a better price than the current one.
+
+    With ``price_step`` (the market's tick) the price is rounded *away from the market* (down for a BUY, up for a
+    SELL): the order never pays more, or sells for less, than the offset asked for.
+    """
+    reference_price = to_decimal(reference_price)
+    offset = to_decimal(offset_pct) / 100
+    if offset < 0:
+        raise ValueError("offset_pct cannot be negative")
+    if side == BUY:
+        return quantize_down(reference_price * (1 - offset), price_step)
+    if side == SELL:
+        raw = reference_price * (1 + offset)
+        rounded = quantize_down(raw, price_step)
+        return rounded + to_decimal(price_step) if price_step and rounded < raw else rounded
+    raise ValueError(f"side must be BUY or SELL, got {side!r}")
+
+
+def limit_fill(side: str, price: Decimal, candle: PriceBar) -> Decimal | None:
+    """The price a resting limit order fills at during ``candle``, or ``None`` when the candle never reached it.
+
+    A BUY fills when the candle's low is at or below its price, a SELL when the high is at or above it, and always
+    at the order's own price: it was resting on the book, so whoever crossed it traded at its price (the same
+    answer on a gap: a resting order is not improved by the market jumping through it). No partial fills are
+    simulated: candles say nothing about the volume at one price.
+    """
+    price = to_decimal(price)
+    if side == BUY:
+        return price if to_decimal(candle.low) <= price else None
+    if side == SELL:
+        return price if to_decimal(candle.high) >= price else None
+    raise ValueError(f"side must be BUY or SELL, got {side!r}")
 
 
 def stop_loss_price(entry_price: Decimal, stop_loss_pct: Decimal | None) -> Decimal | None:

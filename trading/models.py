@@ -129,7 +129,9 @@ class Order(models.Model):
 
     The row exists (status PENDING) before the exchange hears of it, with our own client order id; after a timeout
     the engine looks the order up by that id before anything is sent again. One intent per subscription, candle and
-    side (a unique key), so even a run repeated for the same candle cannot place a second order.
+    side (its deterministic client id is unique), so even a run repeated for the same candle cannot place a second
+    order. Protective orders (purpose STOP_LOSS / TAKE_PROFIT, type "stop" / "limit") rest on the exchange after an
+    entry and carry their own client ids (see trading.engine.protection).
     """
 
     Purpose = OrderPurpose
@@ -150,6 +152,12 @@ class Order(models.Model):
     requested_quantity = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
     requested_quote = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
     limit_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    # A protective stop-loss order's trigger price (order_type "stop").
+    stop_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    # A resting order (limit) is cancelled at the first run at or after this time (UTC).
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # The two legs of one protective OCO share the exchange's order-list client id; one filling cancels the other.
+    group_client_id = models.CharField(max_length=64, null=True, blank=True)
     # The market's lot step when the order was made: a fill is booked in whole steps (see trading.engine.live).
     amount_step = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
     # The bot's decision that made the order (action, size, reason, indicators), as Decision.to_json().
@@ -169,7 +177,12 @@ class Order(models.Model):
         db_table = "orders"
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["subscription", "candle_at", "side"], name="unique_order_per_candle_side"),
+            # One intent per run and leg. Entries and exits are also one per run and side through their client id
+            # (`orders.client_order_id`, deterministic and unique); protective legs are told apart by purpose and type.
+            models.UniqueConstraint(
+                fields=["subscription", "candle_at", "side", "purpose", "order_type"],
+                name="unique_order_per_candle_leg",
+            ),
             choices_check("side", Side, "orders"),
             choices_check("purpose", OrderPurpose, "orders"),
             choices_check("status", OrderStatus, "orders"),

@@ -130,8 +130,8 @@ def run_backtest(
     pending: Decision | None = None
     for index in range(start, count):
         time_ms = int(times[index])
-        if pending is not None:
-            account.execute(pending, to_decimal(float(opens[index])), index, time_ms)
+        if pending is not None or account.resting is not None:
+            account.execute(pending, to_decimal(float(opens[index])), index, time_ms, bar=candles[index])
             pending = None
         position = account.position
         if position is not None and (position.stop_loss_price is not None or position.take_profit_price is not None):

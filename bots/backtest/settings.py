@@ -6,7 +6,12 @@ execution_config keys (all optional):
 - ``sell_order_type``: ``ALL`` (default) or ``PERCENTAGE`` (of the open position);
 - ``sell_order_value``: the percent for ``PERCENTAGE`` (0 < v <= 100);
 - ``quantity_step``: the market's lot step, quantities are rounded down to it (default 0.00000001);
-- ``order_type``: ``market`` (default). ``limit`` is refused for now, with a message saying so;
+- ``order_type``: ``market`` (default) or ``limit``;
+- ``limit_offset_percent``: for ``limit`` orders, how far from the reference price (the open of the candle after
+  the decision, i.e. the price when the order is placed) the limit lies, in percent: a BUY at
+  ``open × (1 − pct/100)``, a SELL at ``open × (1 + pct/100)``. Default 0.1, 0 allowed (a limit at the open);
+- ``limit_expiry_candles``: how many candles a limit order may rest before it is cancelled (default 1: it fills on
+  the candle after the decision or not at all);
 - ``slippage_percent``: the slippage assumed for simulated fills (paper and backtests), percent, default 0.
 
 risk_config keys (all optional; ``None`` or 0 means "not set"):
@@ -19,6 +24,7 @@ risk_config keys (all optional; ``None`` or 0 means "not set"):
 Unknown keys are rejected rather than ignored: a misspelt ``stop_loss_pct`` silently running a backtest
 without a stop would be worse than an error.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -35,6 +41,9 @@ ALL = "ALL"
 MARKET = "market"
 LIMIT = "limit"
 DEFAULT_QUANTITY_STEP = Decimal("0.00000001")  # 8 decimals, as the trades table stores quantities
+DEFAULT_LIMIT_OFFSET_PCT = Decimal("0.1")
+DEFAULT_LIMIT_EXPIRY_CANDLES = 1
+MAX_LIMIT_EXPIRY_CANDLES = 100
 
 
 def _number(errors: list, field: str, value: Any, *, positive: bool = True, percent: bool = False) -> Decimal | None:
@@ -66,15 +75,30 @@ class ExecutionSettings:
     quantity_step: Decimal = DEFAULT_QUANTITY_STEP
     order_type: str = MARKET
     slippage_pct: Decimal | None = None
+    limit_offset_pct: Decimal = DEFAULT_LIMIT_OFFSET_PCT
+    limit_expiry_candles: int = DEFAULT_LIMIT_EXPIRY_CANDLES
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> ExecutionSettings:
         """Parse ``execution_config``; raise ``ConfigError`` with fields like ``execution_config.buy_order_type``."""
         config = dict(config or {})
         errors: list[dict] = []
-        _check_keys(errors, "execution_config", config,
-                    {"buy_order_type", "buy_order_value", "sell_order_type", "sell_order_value", "quantity_step",
-                     "order_type", "slippage_percent"})
+        _check_keys(
+            errors,
+            "execution_config",
+            config,
+            {
+                "buy_order_type",
+                "buy_order_value",
+                "sell_order_type",
+                "sell_order_value",
+                "quantity_step",
+                "order_type",
+                "slippage_percent",
+                "limit_offset_percent",
+                "limit_expiry_candles",
+            },
+        )
         buy_type = config.get("buy_order_type") or PERCENTAGE
         if buy_type not in (PERCENTAGE, USDT_AMOUNT):
             errors.append({"field": "execution_config.buy_order_type", "message": "must be PERCENTAGE or USDT_AMOUNT"})
@@ -99,11 +123,29 @@ class ExecutionSettings:
         step = config.get("quantity_step")
         step = DEFAULT_QUANTITY_STEP if step is None else _number(errors, "execution_config.quantity_step", step)
         order_type = config.get("order_type") or MARKET
-        if order_type == LIMIT:
-            errors.append({"field": "execution_config.order_type",
-                           "message": "limit orders are not supported yet; use market"})
-        elif order_type != MARKET:
+        if order_type not in (MARKET, LIMIT):
             errors.append({"field": "execution_config.order_type", "message": "must be market or limit"})
+        offset = config.get("limit_offset_percent")
+        if offset is None:
+            offset = DEFAULT_LIMIT_OFFSET_PCT
+        elif not _is_zero(offset):
+            # A limit below the price for a BUY (above for a SELL) only: a negative offset would be a market order
+            # paying more than the price, and 50 % or more is no longer a limit anyone expects to fill.
+            offset = _number(errors, "execution_config.limit_offset_percent", offset)
+            if offset is not None and offset >= 50:
+                errors.append({"field": "execution_config.limit_offset_percent", "message": "must be less than 50"})
+        else:
+            offset = Decimal(0)
+        expiry = config.get("limit_expiry_candles")
+        if expiry is None:
+            expiry = DEFAULT_LIMIT_EXPIRY_CANDLES
+        elif isinstance(expiry, bool) or not isinstance(expiry, int) or not 1 <= expiry <= MAX_LIMIT_EXPIRY_CANDLES:
+            errors.append(
+                {
+                    "field": "execution_config.limit_expiry_candles",
+                    "message": f"must be a whole number from 1 to {MAX_LIMIT_EXPIRY_CANDLES}",
+                }
+            )
         slippage = config.get("slippage_percent")
         if slippage is not None and not _is_zero(slippage):
             slippage = _number(errors, "execution_config.slippage_percent", slippage, percent=True)
@@ -111,7 +153,11 @@ class ExecutionSettings:
             slippage = None
         if errors:
             raise ConfigError(errors)
-        return cls(buy_type, buy_value, sell_type, sell_value, step, order_type, slippage)
+        return cls(buy_type, buy_value, sell_type, sell_value, step, order_type, slippage, offset or Decimal(0), expiry)
+
+    @property
+    def is_limit(self) -> bool:
+        return self.order_type == LIMIT
 
     @property
     def slippage_rate(self) -> Decimal | None:
@@ -131,8 +177,12 @@ class RiskSettings:
         """Parse ``risk_config``; ``None``/0 values mean "not set". Raises ``ConfigError``."""
         config = dict(config or {})
         errors: list[dict] = []
-        _check_keys(errors, "risk_config", config,
-                    {"stop_loss_percent", "take_profit_percent", "max_position_size", "max_open_trades"})
+        _check_keys(
+            errors,
+            "risk_config",
+            config,
+            {"stop_loss_percent", "take_profit_percent", "max_position_size", "max_open_trades"},
+        )
         max_open_trades = config.get("max_open_trades") or 1
         if isinstance(max_open_trades, bool) or not isinstance(max_open_trades, int) or not 1 <= max_open_trades <= 100:
             errors.append({"field": "risk_config.max_open_trades", "message": "must be a whole number from 1 to 100"})
@@ -146,8 +196,9 @@ class RiskSettings:
             errors.append({"field": "risk_config.stop_loss_percent", "message": "must be less than 100"})
         if errors:
             raise ConfigError(errors)
-        return cls(values["stop_loss_percent"], values["take_profit_percent"], values["max_position_size"],
-                   max_open_trades)
+        return cls(
+            values["stop_loss_percent"], values["take_profit_percent"], values["max_position_size"], max_open_trades
+        )
 
 
 def _is_zero(value: Any) -> bool:

@@ -66,10 +66,10 @@ def test_it_shows_per_field_errors_and_stores_nothing(alice_client, alice):
     response = alice_client.post(url, subscribe_post(bot, strategy__fast="40", execution__order_type="market"))
     assert response.status_code == 400
     assert response.context["form"].errors["strategy__fast"] == ["must be less than slow (30)"]
-    response = alice_client.post(url, subscribe_post(bot, execution__order_type="limit"))
-    assert response.context["form"].errors["execution__order_type"] == [
-        "limit orders are not supported yet; use market"
-    ]
+    response = alice_client.post(
+        url, subscribe_post(bot, execution__order_type="limit", execution__limit_offset_percent="75")
+    )
+    assert response.context["form"].errors["execution__limit_offset_percent"] == ["Must be less than 50."]
     response = alice_client.post(url, subscribe_post(bot, risk__stop_loss_percent="100", strategy__slow="9999"))
     assert set(response.context["form"].errors) == {"risk__stop_loss_percent", "strategy__slow"}
     ExchangeCredentialFactory(user=alice, exchange="KRAKEN", is_testnet=False, validation_status="valid")

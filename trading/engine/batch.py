@@ -142,7 +142,9 @@ def _run_one(subscription_id: int, *, window: CandleWindow, answer: BotAnswer, r
             outcome = paper_run(
                 subscription=subscription, window=window, decision=answer.decision, execution=execution, risk=risk
             )
-            return _complete(subscription, window, answer, run_at, outcome.events, outcome.balance, "paper", [])
+            return _complete(
+                subscription, window, answer, run_at, outcome.events, outcome.balance, "paper", outcome.notes
+            )
 
     # Exchange runs hold no transaction over the network: each order step commits on its own (see live.py).
     mode = subscription.network_type

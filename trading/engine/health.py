@@ -11,8 +11,11 @@ from subscriptions.services import subscription_transition
 
 
 def _email_owner(subscription_id: int, subject: str, body: str) -> None:
-    subscription = Subscription.objects.select_related("user").get(pk=subscription_id)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [subscription.user.email], fail_silently=True)
+    subscription = Subscription.objects.select_related("user", "marketplace_registration__partner").get(
+        pk=subscription_id
+    )
+    if subscription.contact_email:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [subscription.contact_email], fail_silently=True)
 
 
 @transaction.atomic

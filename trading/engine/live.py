@@ -13,7 +13,7 @@ bounded lookups that all say the exchange never saw it. A timeout or 5xx on crea
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -23,16 +23,24 @@ from django.db.models import Q
 from accounts.models import ExchangeCredential
 from accounts.services import credential_reveal
 from bots.backtest.account import SimulatedAccount
-from bots.backtest.settings import ExecutionSettings, RiskSettings
+from bots.backtest.settings import LIMIT, MARKET, ExecutionSettings, RiskSettings
 from bots.sdk import Action, Decision
 from subscriptions.models import Subscription
 from trading import timeframes
-from trading.engine import records
+from trading.engine import protection, records
 from trading.engine.orders import client_order_id
 from trading.exceptions import ConfigurationRefused, CredentialInvalid, OrderOutcomeUnknown, OrderRejected
 from trading.exchanges.base import MarketRules, OrderResult
 from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
-from trading.fill_model import ExitReason, exit_trigger, quantize_down, stop_loss_price, take_profit_price, to_decimal
+from trading.fill_model import (
+    ExitReason,
+    exit_trigger,
+    limit_price,
+    quantize_down,
+    stop_loss_price,
+    take_profit_price,
+    to_decimal,
+)
 from trading.market_data import CandleWindow
 from trading.models import Order, PerformanceLog, Trade
 
@@ -58,6 +66,10 @@ def credential_for(subscription: Subscription) -> ExchangeCredential:
         if subscription.user_principal_id
         else {"user_id": subscription.user_id, "principal_id": None}
     )
+    if subscription.user_principal_id and subscription.marketplace_registration_id:
+        # Only a key the same partner marketplace stored for the principal: another partner's key never trades for
+        # this partner's subscription (docs/partner-api.md).
+        owner["marketplace_registration__partner__marketplace_registrations"] = subscription.marketplace_registration_id
     credential = ExchangeCredential.objects.filter(
         exchange=subscription.exchange_type, is_testnet=testnet, is_active=True, **owner
     ).first()
@@ -79,6 +91,10 @@ def subscriptions_using(credential: ExchangeCredential) -> list[int]:
     )
     if credential.principal_id:
         subscriptions = subscriptions.filter(user_principal_id=credential.principal_id)
+        if credential.marketplace_registration_id:
+            subscriptions = subscriptions.filter(
+                marketplace_registration__partner__marketplace_registrations=credential.marketplace_registration_id
+            )
     else:
         # credential_for treats an empty principal like none.
         subscriptions = subscriptions.filter(user_id=credential.user_id).filter(
@@ -117,6 +133,15 @@ def order_record_result(*, order_id: int, result: OrderResult, risk: RiskSetting
             order.status = Order.Status.OPEN if not result.is_final else Order.Status.CANCELLED
             order.save()
             return order
+        if not result.is_final and order.order_type != MARKET:
+            # A resting order partly filled: its trade is written once, when it is final (filled, or the rest
+            # cancelled at its expiry), so a position never changes size under a run that is reading it.
+            order.status = Order.Status.OPEN
+            order.save()
+            return order
+        requested = order.requested_quantity or result.requested
+        if order.order_type != MARKET and requested and result.filled < requested:
+            order.error = f"Partially filled: {result.filled} of {requested}; the rest was cancelled."
         subscription = order.subscription
         if order.side == "BUY":
             # A buy's fee charged in the base asset reduces what we hold. What is left below one lot step can never
@@ -128,7 +153,7 @@ def order_record_result(*, order_id: int, result: OrderResult, risk: RiskSetting
                 subscription=subscription,
                 quantity=quantity,
                 entry_price=price,
-                entry_time=order.candle_at,
+                entry_time=_fill_time(order, result),
                 entry_fee=order.fee_quote + (received - quantity) * price,
                 stop_loss_price=stop_loss_price(price, risk.stop_loss_pct),
                 take_profit_price=take_profit_price(price, risk.take_profit_pct),
@@ -142,13 +167,21 @@ def order_record_result(*, order_id: int, result: OrderResult, risk: RiskSetting
                     trade=open_trade,
                     quantity=result.filled,
                     exit_price=price,
-                    exit_time=order.candle_at,
+                    exit_time=_fill_time(order, result),
                     exit_fee=order.fee_quote,
                     reason=_exit_reason(order),
                 )
         order.status = Order.Status.FILLED if result.is_final or result.filled > 0 else Order.Status.OPEN
         order.save()
         return order
+
+
+def _fill_time(order: Order, result: OrderResult) -> datetime:
+    """When an order traded: a market order at its run (as paper and backtests book it); a resting order (limit,
+    protective) when the exchange says it traded, which may be hours after it was placed."""
+    if order.order_type != MARKET and result.filled_at_ms:
+        return timeframes.from_ms(int(result.filled_at_ms))
+    return order.candle_at
 
 
 def _risk_of(subscription: Subscription) -> RiskSettings:
@@ -205,7 +238,9 @@ def _place(*, order: Order, adapter: CcxtAdapter, amount: Decimal, risk: RiskSet
         order.refresh_from_db()
         return order
     try:
-        result = adapter.create_market_order(symbol, order.side, amount, order.client_order_id)
+        result = adapter.create_order(
+            symbol, order.order_type, order.side, amount, order.limit_price, order.client_order_id
+        )
     except OrderOutcomeUnknown as exc:
         Order.objects.filter(pk=order.pk).update(error=str(exc))
         order.refresh_from_db()
@@ -226,22 +261,31 @@ def _intent(
     quantity: Decimal,
     decision: Decision | None,
     rules: MarketRules,
+    order_type: str = MARKET,
+    price: Decimal | None = None,
+    expires_at: datetime | None = None,
 ) -> Order:
-    """Step 1: store the intent and commit it. If it exists already (a rerun of this candle), return that one."""
+    """Step 1: store the intent and commit it. If it exists already (a rerun of this candle), return that one.
+
+    Keyed on the client order id, which is deterministic per (subscription, run time, side) and unique: two
+    workers storing the same intent race on that unique key, and the loser reads the winner's row."""
     with transaction.atomic():
         order, _ = Order.objects.get_or_create(
-            subscription=subscription,
-            candle_at=run_at,
-            side=side,
+            client_order_id=client_order_id(
+                subscription_id=subscription.pk,
+                candle_at=run_at,
+                side=side,
+                exchange=subscription.exchange_type,
+                paper=False,
+            ),
             defaults={
+                "subscription": subscription,
+                "candle_at": run_at,
+                "side": side,
                 "purpose": purpose,
-                "client_order_id": client_order_id(
-                    subscription_id=subscription.pk,
-                    candle_at=run_at,
-                    side=side,
-                    exchange=subscription.exchange_type,
-                    paper=False,
-                ),
+                "order_type": order_type,
+                "limit_price": price,
+                "expires_at": expires_at,
                 "requested_quantity": quantity,
                 "amount_step": rules.amount_step,
                 "decision": decision.to_json() if decision else None,
@@ -293,7 +337,11 @@ def live_run(
 ) -> LiveOutcome:
     """One exchange run for `run_at`. Runs outside any transaction (each step commits its own); raises
     CredentialInvalid (the caller stops the subscription), TransientExchangeError (the task retries) and
-    ConfigurationRefused."""
+    ConfigurationRefused.
+
+    Order of events: settle orders of unknown outcome; settle protective orders the exchange filled while we were
+    away; work resting limit orders (record fills, cancel the expired); the per-run stop loss / take profit check
+    when the position has no protective order on the exchange; the bot's decision; protect a new position."""
     outcome = LiveOutcome()
     credential = credential_for(subscription)
     adapter = adapter_for(subscription, credential)
@@ -302,16 +350,26 @@ def live_run(
     # Earlier orders whose outcome is still unknown are settled before anything new is decided.
     for order in subscription.orders.filter(status__in=[Order.Status.PENDING, Order.Status.SENT]):
         order_resolve(order=order, adapter=adapter)
+    protection.settle(outcome, subscription=subscription, adapter=adapter)
+    _work_resting_orders(outcome, subscription=subscription, adapter=adapter, run_at=run_at, risk=risk)
 
     candle = window.candles[len(window.candles) - 1]
     candle_open_ms = int(candle.time)
     price = window.next_open or to_decimal(float(candle.close))
     open_trade = subscription.trades.filter(status=Trade.Status.OPEN).first()
+    resting = subscription.orders.filter(
+        status=Order.Status.OPEN, purpose__in=[Order.Purpose.ENTRY, Order.Purpose.EXIT]
+    ).first()
 
-    # Stop loss / take profit, checked on the candle that just closed.
-    if open_trade is not None and timeframes.to_ms(open_trade.entry_time) <= candle_open_ms:
+    # Stop loss / take profit, checked on the candle that just closed, unless the exchange holds a protective order
+    # for the position (it acts between runs, and settle() above recorded what it did).
+    if (
+        open_trade is not None
+        and not protection.is_protected(subscription)
+        and timeframes.to_ms(open_trade.entry_time) <= candle_open_ms
+    ):
         trigger = exit_trigger(open_trade, candle)
-        if trigger is not None:
+        if trigger is not None and _clear_resting_exit(outcome, resting, adapter=adapter, risk=risk):
             reason, _ = trigger
             purpose = Order.Purpose.STOP_LOSS if reason is ExitReason.STOP_LOSS else Order.Purpose.TAKE_PROFIT
             amount = _sell_amount(adapter, rules, open_trade.quantity)
@@ -332,14 +390,26 @@ def live_run(
                 action=action,
             )
             open_trade = subscription.trades.filter(status=Trade.Status.OPEN).first()
+            resting = None
 
-    if decision is not None and decision.action is Action.BUY and open_trade is None:
+    wants_buy = decision is not None and decision.action is Action.BUY and open_trade is None
+    wants_sell = decision is not None and decision.action is Action.SELL and open_trade is not None
+    if (wants_buy or wants_sell) and resting is not None:
+        outcome.notes.append(
+            f"{decision.action.value} skipped: the {resting.side} limit order {resting.client_order_id} is still open."
+        )
+    elif wants_buy:
         if _open_trades_on_account(subscription) >= risk.max_open_trades:
             outcome.notes.append(f"BUY skipped: {risk.max_open_trades} trade(s) already open on this account.")
         else:
+            order_price = (
+                limit_price("BUY", price, execution.limit_offset_pct, rules.price_step)
+                if (execution.is_limit)
+                else price
+            )
             free = adapter.free_balances()
-            amount = _buy_amount(rules, free.get(rules.quote, Decimal(0)), price, decision, execution, risk)
-            problem = _check_minimums(rules, amount, price)
+            amount = _buy_amount(rules, free.get(rules.quote, Decimal(0)), order_price, decision, execution, risk)
+            problem = _check_minimums(rules, amount, order_price)
             if problem:
                 outcome.notes.append(f"BUY skipped: {problem}")
             else:
@@ -355,26 +425,47 @@ def live_run(
                     adapter=adapter,
                     risk=risk,
                     action=PerformanceLog.Action.BUY,
+                    execution=execution,
+                    price=order_price if execution.is_limit else None,
                 )
-    elif decision is not None and decision.action is Action.SELL and open_trade is not None:
-        account = SimulatedAccount(
-            balance=Decimal(0), fee_rate=rules.taker_fee_rate, slippage_rate=Decimal(0), execution=execution, risk=risk
-        )
-        account.position = _position_of(open_trade)
-        amount = _sell_amount(adapter, rules, account.sell_quantity(decision.size, price))
-        _submit(
-            outcome,
-            subscription=subscription,
-            run_at=run_at,
-            side="SELL",
-            purpose=Order.Purpose.EXIT,
-            amount=amount,
-            decision=decision,
-            rules=rules,
-            adapter=adapter,
-            risk=risk,
-            action=PerformanceLog.Action.SELL,
-        )
+    elif wants_sell and protection.release(outcome, subscription=subscription, adapter=adapter, risk=risk):
+        # The protective order is gone (cancelled, or it filled first: then the trade is closed and there is
+        # nothing left to sell, never a second exit).
+        open_trade = subscription.trades.filter(status=Trade.Status.OPEN).first()
+        if open_trade is not None:
+            order_price = (
+                limit_price("SELL", price, execution.limit_offset_pct, rules.price_step)
+                if (execution.is_limit)
+                else price
+            )
+            account = SimulatedAccount(
+                balance=Decimal(0),
+                fee_rate=rules.taker_fee_rate,
+                slippage_rate=Decimal(0),
+                execution=execution,
+                risk=risk,
+            )
+            account.position = _position_of(open_trade)
+            amount = _sell_amount(adapter, rules, account.sell_quantity(decision.size, order_price))
+            _submit(
+                outcome,
+                subscription=subscription,
+                run_at=run_at,
+                side="SELL",
+                purpose=Order.Purpose.EXIT,
+                amount=amount,
+                decision=decision,
+                rules=rules,
+                adapter=adapter,
+                risk=risk,
+                action=PerformanceLog.Action.SELL,
+                execution=execution,
+                price=order_price if execution.is_limit else None,
+            )
+
+    # A position without a protective order on an exchange that supports one gets one (a new entry, the rest of a
+    # partial exit, a limit entry filled since the last run).
+    protection.protect(outcome, subscription=subscription, adapter=adapter, rules=rules, run_at=run_at, risk=risk)
 
     try:
         outcome.balance = adapter.free_balances().get(rules.quote, Decimal(0))
@@ -396,8 +487,16 @@ def _submit(
     adapter: CcxtAdapter,
     risk: RiskSettings,
     action: str,
+    execution: ExecutionSettings | None = None,
+    price: Decimal | None = None,
 ) -> None:
-    """Store the intent, send it if nobody has yet, and note the result for the decision log."""
+    """Store the intent, send it if nobody has yet, and note the result for the decision log. With `price`, a
+    limit order good till `limit_expiry_candles` candles from now."""
+    expires_at = None
+    if price is not None:
+        expires_at = run_at + timedelta(
+            seconds=timeframes.seconds(subscription.timeframe) * execution.limit_expiry_candles
+        )
     order = _intent(
         subscription=subscription,
         run_at=run_at,
@@ -406,10 +505,75 @@ def _submit(
         quantity=amount,
         decision=decision,
         rules=rules,
+        order_type=LIMIT if price is not None else MARKET,
+        price=price,
+        expires_at=expires_at,
     )
     if order.status == Order.Status.PENDING:
         order = _place(order=order, adapter=adapter, amount=amount, risk=risk)
     _note(outcome, order, action)
+
+
+def _work_resting_orders(
+    outcome: LiveOutcome, *, subscription: Subscription, adapter: CcxtAdapter, run_at: datetime, risk: RiskSettings
+) -> None:
+    """Limit orders of earlier runs: record those the exchange filled, cancel those past their expiry (keeping what
+    filled before, the rest cancelled), leave the others resting."""
+    for order in subscription.orders.filter(
+        status=Order.Status.OPEN, purpose__in=[Order.Purpose.ENTRY, Order.Purpose.EXIT]
+    ).order_by("candle_at"):
+        result = adapter.find_order(subscription.trading_pair, order.client_order_id)
+        if result is not None and result.is_final:
+            order = order_record_result(order_id=order.pk, result=result, risk=risk)
+        elif order.expires_at is None or run_at >= order.expires_at:
+            order = order_cancel(order=order, adapter=adapter, risk=risk)
+            if order.status == Order.Status.CANCELLED:
+                outcome.notes.append(
+                    f"{order.side} limit order {order.client_order_id} at {order.limit_price} expired unfilled and "
+                    "was cancelled."
+                )
+        if order.status == Order.Status.FILLED:
+            action = PerformanceLog.Action.BUY if order.side == "BUY" else PerformanceLog.Action.SELL
+            _note(outcome, order, action)
+            if order.error:
+                outcome.notes.append(f"{order.side} limit order {order.client_order_id}: {order.error}")
+
+
+def _clear_resting_exit(outcome: LiveOutcome, resting: Order | None, *, adapter: CcxtAdapter, risk) -> bool:
+    """Cancel a resting limit sell before a market exit replaces it. True when nothing rests any more and the
+    position is still open; False (noted) when the cancel's outcome is unknown or the limit sell filled first."""
+    if resting is None or resting.side != "SELL":
+        return True
+    order = order_cancel(order=resting, adapter=adapter, risk=risk)
+    if order.status == Order.Status.OPEN:
+        outcome.notes.append(f"Exit postponed: the limit sell {order.client_order_id} could not be cancelled yet.")
+        return False
+    return order.subscription.trades.filter(status=Trade.Status.OPEN).exists()
+
+
+def order_cancel(*, order: Order, adapter: CcxtAdapter, risk: RiskSettings | None = None) -> Order:
+    """Cancel an order resting on the exchange and record what it filled before (a partial fill becomes the
+    position or closes part of it). Safe to repeat: a cancel whose reply was lost is settled by reading the order,
+    and an order the exchange filled or cancelled meanwhile is recorded as it is.
+
+    Returns the order: CANCELLED or FILLED when settled, still OPEN when the exchange could not be asked."""
+    symbol = order.subscription.trading_pair
+    try:
+        result = adapter.cancel_order(symbol, order.client_order_id)
+        if result is None:
+            result = adapter.find_order(symbol, order.client_order_id)
+    except TransientExchangeError as exc:
+        # Unknown whether the cancel arrived: the order stays OPEN and the next run asks again.
+        Order.objects.filter(pk=order.pk).update(error=str(exc)[:2000])
+        order.refresh_from_db()
+        return order
+    except OrderRejected as exc:
+        Order.objects.filter(pk=order.pk).update(error=str(exc)[:2000])
+        order.refresh_from_db()
+        return order
+    if result is None:
+        return order
+    return order_record_result(order_id=order.pk, result=result, risk=risk)
 
 
 def _sell_amount(adapter: CcxtAdapter, rules: MarketRules, wanted: Decimal) -> Decimal:

@@ -1,7 +1,9 @@
 """Paper execution: simulated fills on real market data, with the account and fill model backtests use.
 
 Within a run for the candle that closed at `close_at`, events happen in the backtest's order:
-1. a paper order decided on an earlier candle and still pending fills at the open of the candle after it;
+1. a paper order decided on an earlier candle and still pending fills at the open of the candle after it (a limit
+   order is placed there and worked against that candle, and against the next ones while it rests, as backtests
+   do; unfilled after `limit_expiry_candles` it is cancelled and the run's log says so);
 2. the stop loss / take profit of the open position is checked against the candle that just closed;
 3. the bot's decision on that candle, if it would act, becomes an order that fills at the next candle's open
    (now, when the in-progress candle's open is known; otherwise at the next run, step 1).
@@ -14,8 +16,8 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from bots.backtest.account import Position, SimulatedAccount
-from bots.backtest.settings import ExecutionSettings, RiskSettings
+from bots.backtest.account import EXPIRED, RESTING, Position, RestingOrder, SimulatedAccount
+from bots.backtest.settings import LIMIT, ExecutionSettings, RiskSettings
 from bots.sdk import Action, Decision
 from subscriptions.models import Subscription
 from trading import timeframes
@@ -32,6 +34,7 @@ class PaperOutcome:
 
     events: list[dict] = field(default_factory=list)
     balance: Decimal = Decimal(0)
+    notes: list[str] = field(default_factory=list)
 
 
 def _fee_rate() -> Decimal:
@@ -68,6 +71,16 @@ def _load(paper: PaperAccount, execution: ExecutionSettings, risk: RiskSettings)
             stop_loss_price=Decimal(position["stop_loss_price"]) if position["stop_loss_price"] else None,
             take_profit_price=Decimal(position["take_profit_price"]) if position["take_profit_price"] else None,
         )
+    resting = state.get("resting")
+    if resting:
+        account.resting = RestingOrder(
+            side=resting["side"],
+            price=Decimal(resting["price"]),
+            quantity=Decimal(resting["quantity"]),
+            candles_left=int(resting["candles_left"]),
+            placed_time_ms=int(resting["placed_time_ms"]),
+            last_checked_ms=resting["last_checked_ms"],
+        )
     return account
 
 
@@ -84,6 +97,16 @@ def _save(paper: PaperAccount, account: SimulatedAccount) -> None:
             "entry_time_ms": position.entry_time_ms,
             "stop_loss_price": None if position.stop_loss_price is None else str(position.stop_loss_price),
             "take_profit_price": None if position.take_profit_price is None else str(position.take_profit_price),
+        },
+        "resting": None
+        if account.resting is None
+        else {
+            "side": account.resting.side,
+            "price": str(account.resting.price),
+            "quantity": str(account.resting.quantity),
+            "candles_left": account.resting.candles_left,
+            "placed_time_ms": account.resting.placed_time_ms,
+            "last_checked_ms": account.resting.last_checked_ms,
         },
     }
     paper.quote_balance = account.balance
@@ -106,7 +129,9 @@ class _Recorder:
         before_trades = len(self.account.trades)
         before_events = len(self.outcome.events)
         had_position = self.account.position is not None
-        operation()
+        result = operation()
+        if order is not None and order.order_type == LIMIT and self.account.last_placed is not None:
+            order.limit_price = self.account.last_placed.price
         for closed in self.account.trades[before_trades:]:
             open_trade = self.open_trade()
             exit_fee = fee(closed.quantity * closed.exit_price, self.account.fee_rate)
@@ -135,10 +160,28 @@ class _Recorder:
             if len(self.outcome.events) > before_events:
                 order.status = Order.Status.FILLED
                 order.trade = self.outcome.events[-1]["trade"]
+            elif result == RESTING:
+                order.status = Order.Status.OPEN
+            elif result == EXPIRED:
+                order.status, order.error = Order.Status.CANCELLED, "The limit price was not reached: cancelled."
+                self.outcome.notes.append(
+                    f"{order.side} limit order at {order.limit_price} expired unfilled after "
+                    f"{self.account.execution.limit_expiry_candles} candle(s) and was cancelled."
+                )
             else:
                 # Nothing to do by the time it could fill (e.g. a stop loss closed the position first).
                 order.status, order.error = Order.Status.CANCELLED, "Nothing to fill when its candle opened."
-            order.save(update_fields=["status", "trade", "error", "filled_quantity", "average_price", "updated_at"])
+            order.save(
+                update_fields=[
+                    "status",
+                    "trade",
+                    "error",
+                    "filled_quantity",
+                    "average_price",
+                    "limit_price",
+                    "updated_at",
+                ]
+            )
 
     def _event(self, action: str, price: Decimal, quantity: Decimal, order: Order | None, *, trade: Trade) -> None:
         self.outcome.events.append(
@@ -157,6 +200,25 @@ def _pending_orders(subscription: Subscription, close_at) -> list[Order]:
     )
 
 
+def _work_resting(recorder: _Recorder, subscription: Subscription, candles, times: list[int], *, after_ms) -> None:
+    """Work the account's resting limit order against each closed candle of the window opened after `after_ms`."""
+    account = recorder.account
+    if account.resting is None or after_ms is None:
+        return
+    order = subscription.orders.select_for_update().filter(status=Order.Status.OPEN).order_by("-candle_at").first()
+    for index, time_ms in enumerate(times):
+        if account.resting is None:
+            break
+        if time_ms <= after_ms:
+            continue
+        decision = Decision.from_json(order.decision) if order is not None else None
+        recorder.apply(
+            lambda i=index: account.execute(None, to_decimal(float(candles.open[i])), i, times[i], bar=candles[i]),
+            action=decision.action.value if decision else "BUY",
+            order=order,
+        )
+
+
 def paper_run(
     *,
     subscription: Subscription,
@@ -173,7 +235,8 @@ def paper_run(
     candles = window.candles
     times = [int(t) for t in candles.time]
 
-    # 1. Orders decided earlier whose next candle is now closed: fill at that candle's open.
+    # 1. Orders decided earlier whose next candle is now closed: fill at that candle's open (a market order), or
+    #    place a limit order there and work it against that candle and the ones after it while it rests.
     for order in _pending_orders(subscription, window.close_at):
         fill_ms = timeframes.to_ms(order.candle_at)
         if fill_ms not in times:
@@ -183,10 +246,15 @@ def paper_run(
         index = times.index(fill_ms)
         pending_decision = Decision.from_json(order.decision)
         recorder.apply(
-            lambda d=pending_decision, i=index: account.execute(d, to_decimal(float(candles.open[i])), i, times[i]),
+            lambda d=pending_decision, i=index: account.execute(
+                d, to_decimal(float(candles.open[i])), i, times[i], bar=candles[i]
+            ),
             action=pending_decision.action.value,
             order=order,
         )
+        _work_resting(recorder, subscription, candles, times, after_ms=fill_ms)
+    if account.resting is not None:
+        _work_resting(recorder, subscription, candles, times, after_ms=account.resting.last_checked_ms)
 
     # 2. Stop loss / take profit on the candle that just closed (the entry candle included).
     last = len(candles) - 1
@@ -199,6 +267,11 @@ def paper_run(
                 PerformanceLog.Action.STOP_LOSS if reason is ExitReason.STOP_LOSS else PerformanceLog.Action.TAKE_PROFIT
             )
             recorder.apply(lambda: account.sell_all(trigger_price, last, times[last], reason), action=action)
+            if account.resting is None:
+                # A limit sell still resting had nothing left to sell: the exit above replaced it.
+                subscription.orders.filter(status=Order.Status.OPEN).update(
+                    status=Order.Status.CANCELLED, error="The position was closed by its stop loss or take profit."
+                )
 
     # 3. The decision on the closed candle.
     if decision is not None and decision.action is not Action.HOLD and account.wants(decision.action):
@@ -216,8 +289,11 @@ def paper_run(
                 paper=True,
             ),
             decision=decision.to_json(),
+            order_type=execution.order_type,
         )
-        if window.next_open is not None:
+        # A limit order needs the next candle's range, not only its open: it is placed and worked at the next run
+        # (step 1), as the backtest does on the next candle.
+        if window.next_open is not None and not execution.is_limit:
             recorder.apply(
                 lambda: account.execute(decision, window.next_open, last + 1, close_ms),
                 action=decision.action.value,

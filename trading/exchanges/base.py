@@ -15,6 +15,7 @@ class MarketRules:
     min_amount: Decimal | None
     min_notional: Decimal | None
     taker_fee_rate: Decimal
+    price_step: Decimal | None = None  # the tick: limit and stop prices are rounded to it
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class OrderResult:
     fee_base: Decimal = Decimal(0)
     fee_quote: Decimal = Decimal(0)
     exchange_trade_id: str | None = None
+    requested: Decimal | None = None  # the order's amount (base), when the exchange says
+    filled_at_ms: int | None = None  # when it last traded, when the exchange says
 
     @property
     def is_final(self) -> bool:

@@ -18,7 +18,7 @@ import ccxt
 
 from accounts.services import ClearCredentials
 from trading import ratelimit
-from trading.engine.orders import CLIENT_ORDER_ID_PARAM, LOOKUP_PARAM
+from trading.engine.orders import CLIENT_ORDER_ID_PARAM, LOOKUP_PARAM, PROTECTIVE_ORDERS
 from trading.exceptions import CredentialInvalid, OrderOutcomeUnknown, OrderRejected, TradingError
 from trading.exchanges.base import MarketRules, OrderResult
 from trading.exchanges.ccxt_factory import make_exchange
@@ -86,6 +86,7 @@ class CcxtAdapter:
             min_amount=_decimal((limits.get("amount") or {}).get("min")),
             min_notional=_decimal((limits.get("cost") or {}).get("min")),
             taker_fee_rate=_decimal(market.get("taker")) or Decimal("0.001"),
+            price_step=_decimal((market.get("precision") or {}).get("price")),
         )
 
     def free_balances(self) -> dict[str, Decimal]:
@@ -105,10 +106,25 @@ class CcxtAdapter:
 
     def create_market_order(self, symbol: str, side: str, amount: Decimal, client_order_id: str) -> OrderResult:
         """Send a market order under our client id. Raises OrderOutcomeUnknown when it may or may not exist."""
+        return self.create_order(symbol, "market", side, amount, None, client_order_id)
+
+    def create_order(
+        self, symbol: str, order_type: str, side: str, amount: Decimal, price: Decimal | None, client_order_id: str
+    ) -> OrderResult:
+        """Send a `market` or `limit` (good till cancelled) order under our client id. Raises OrderOutcomeUnknown
+        when it may or may not exist, OrderRejected, CredentialInvalid."""
         params = {CLIENT_ORDER_ID_PARAM[self.exchange_code]: client_order_id}
+        if order_type == "limit":
+            params["timeInForce"] = "GTC"
+        return self._create(
+            symbol, lambda: self.client.create_order(symbol, order_type, side.lower(), float(amount), _f(price), params)
+        )
+
+    def _create(self, symbol: str, send, *, parse: bool = True) -> OrderResult | None:
+        """Run an order-creating call: a network error is an unknown outcome, never a reason to resend."""
         ratelimit.acquire(self.exchange_code, self.key_id)
         try:
-            order = self.client.create_order(symbol, "market", side.lower(), float(amount), None, params)
+            order = send()
         except AUTH_ERRORS as exc:
             raise CredentialInvalid(f"The exchange refused the API key ({type(exc).__name__}).") from None
         except ccxt.NetworkError as exc:
@@ -116,7 +132,66 @@ class CcxtAdapter:
             raise OrderOutcomeUnknown(f"{type(exc).__name__} while placing the order") from None
         except REJECTIONS as exc:
             raise OrderRejected(_short(exc)) from None
-        return self._result(symbol, order)
+        return self._result(symbol, order) if parse else None
+
+    def create_protective_orders(
+        self,
+        symbol: str,
+        amount: Decimal,
+        *,
+        stop_price: Decimal | None,
+        take_profit_price: Decimal | None,
+        stop_client_id: str,
+        take_profit_client_id: str,
+        list_client_id: str,
+    ) -> None:
+        """Place a long position's exits on the exchange: both as one OCO (Binance `POST /api/v3/orderList/oco`: a
+        LIMIT_MAKER above, a STOP_LOSS stop-market below; ccxt 4.5 has no unified call for it, so its signed
+        implicit endpoint is used), or the one that is set: a STOP_LOSS (ccxt `stopLossPrice`) or a GTC limit sell.
+        Read the legs back with find_order. Raises OrderOutcomeUnknown, OrderRejected, CredentialInvalid."""
+        if self.exchange_code not in PROTECTIVE_ORDERS:
+            raise OrderRejected(f"{self.exchange_code} does not hold protective orders for the engine.")
+        if stop_price is not None and take_profit_price is not None:
+            market = self.client.market(symbol)
+            request = {
+                "symbol": market["id"],
+                "side": "SELL",
+                "quantity": self.client.amount_to_precision(symbol, float(amount)),
+                "aboveType": "LIMIT_MAKER",
+                "abovePrice": self.client.price_to_precision(symbol, float(take_profit_price)),
+                "aboveClientOrderId": take_profit_client_id,
+                "belowType": "STOP_LOSS",
+                "belowStopPrice": self.client.price_to_precision(symbol, float(stop_price)),
+                "belowClientOrderId": stop_client_id,
+                "listClientOrderId": list_client_id,
+            }
+            self._create(symbol, lambda: self.client.private_post_orderlist_oco(request), parse=False)
+        elif stop_price is not None:
+            params = {CLIENT_ORDER_ID_PARAM[self.exchange_code]: stop_client_id, "stopLossPrice": float(stop_price)}
+            self._create(
+                symbol, lambda: self.client.create_order(symbol, "market", "sell", float(amount), None, params)
+            )
+        elif take_profit_price is not None:
+            self.create_order(symbol, "limit", "SELL", amount, take_profit_price, take_profit_client_id)
+
+    def cancel_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
+        """Cancel the open order with our client id. Returns it as cancelled (with what it filled before), or None
+        when the exchange has no *open* order by that id (it filled, was cancelled, or never existed: look it up).
+        Raises TransientExchangeError when the outcome is unknown: the caller looks the order up later."""
+        params = {LOOKUP_PARAM[self.exchange_code]: client_order_id}
+        ratelimit.acquire(self.exchange_code, self.key_id)
+        try:
+            order = self.client.cancel_order(None, symbol, params)
+        except ccxt.OrderNotFound:
+            return None
+        except AUTH_ERRORS as exc:
+            raise CredentialInvalid(f"The exchange refused the API key ({type(exc).__name__}).") from None
+        except ccxt.NetworkError as exc:
+            raise TransientExchangeError(f"{type(exc).__name__} while cancelling the order") from None
+        except REJECTIONS as exc:
+            raise OrderRejected(_short(exc)) from None
+        # A cancel reply may not carry everything (Binance's has no fees): read the order as it now stands.
+        return self.find_order(symbol, client_order_id) or self._result(symbol, order)
 
     def find_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
         """The order with our client id, or None when the exchange has none. Raises TransientExchangeError."""
@@ -157,7 +232,14 @@ class CcxtAdapter:
             fee_base=fee_base,
             fee_quote=fee_quote,
             exchange_trade_id=str(trade_id) if trade_id is not None else None,
+            requested=_decimal(order.get("amount")),
+            filled_at_ms=order.get("lastTradeTimestamp") or order.get("lastUpdateTimestamp") or order.get("timestamp"),
         )
+
+
+def _f(value: Decimal | None) -> float | None:
+    # ccxt takes floats and formats them to the market's precision itself; Decimal stays the engine's money type.
+    return None if value is None else float(value)
 
 
 def _short(exc: Exception) -> str:

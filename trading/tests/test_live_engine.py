@@ -10,6 +10,7 @@ from django.core import mail
 from accounts.models import ExchangeCredential
 from accounts.services import credential_create
 from trading.engine.live import reconcile_orders
+from trading.engine.orders import PROTECTIVE_ORDERS
 from trading.models import Order, PerformanceLog, Trade
 from trading.tests.conftest import API_KEY, START, make_testnet_subscription, run_tick
 
@@ -21,20 +22,29 @@ def _run_hours(fake, hours, start=START):
         run_tick(start + timedelta(hours=hour), fake)
 
 
+# What an order's status on the exchange is in our books once settled.
+SETTLED_AS = {"FILLED": "FILLED", "CANCELED": "CANCELLED", "EXPIRED": "CANCELLED", "NEW": "OPEN"}
+
+
 def _assert_books_match(fake):
-    """Every order on the exchange is one of ours, recorded once; every filled order of ours is on the exchange."""
+    """Every order on the exchange is one of ours, recorded once and in the state the exchange has it; every filled
+    order of ours is on the exchange."""
     on_exchange = fake.orders()
     ids = Counter(order.client_order_id for order in on_exchange)
     assert all(count == 1 for count in ids.values()), f"duplicate orders on the exchange: {ids}"
     ours = {order.client_order_id: order for order in Order.objects.all()}
     for order in on_exchange:
         assert order.client_order_id in ours, f"{order.client_order_id} is on the exchange but not in our books"
-        assert ours[order.client_order_id].status == Order.Status.FILLED
+        mine = ours[order.client_order_id]
+        if order.status == "CANCELED" and order.executed_qty > 0:
+            assert mine.status == "FILLED" and mine.filled_quantity == order.executed_qty  # partly filled
+        else:
+            assert mine.status == SETTLED_AS[order.status], (order, mine.status)
     for order in ours.values():
         if order.status == Order.Status.FILLED:
             assert order.client_order_id in ids
         else:
-            assert order.client_order_id not in ids or order.status in (Order.Status.SENT, Order.Status.PENDING)
+            assert order.client_order_id not in ids or order.status in ("SENT", "PENDING", "OPEN", "CANCELLED")
 
 
 def test_it_trades_on_the_exchange_with_signed_requests(alice, sma_bot, fake_binance, alice_key):
@@ -209,7 +219,11 @@ def test_it_never_duplicates_or_loses_an_order_under_random_faults(alice, bob, s
     assert not Order.objects.filter(status__in=["PENDING", "SENT"]).exists()
 
 
-def test_it_closes_positions_at_the_stop_loss_and_take_profit_on_the_exchange(alice, sma_bot, fake_binance, alice_key):
+def test_it_checks_the_stop_loss_and_take_profit_each_run_where_the_exchange_holds_none(
+    alice, sma_bot, fake_binance, alice_key, monkeypatch
+):
+    # As for an exchange without protective orders (Kraken, HTX ... today): the engine's per-run check.
+    monkeypatch.delitem(PROTECTIVE_ORDERS, "BINANCE")
     subscription = make_testnet_subscription(
         alice, sma_bot, risk_config={"stop_loss_percent": 1, "take_profit_percent": 1.5}
     )
@@ -223,4 +237,45 @@ def test_it_closes_positions_at_the_stop_loss_and_take_profit_on_the_exchange(al
         ).exists()
     trade = exits.first().trade
     assert trade.stop_loss_price == (trade.entry_price * Decimal("0.99")).quantize(Decimal("1e-8"))
+    _assert_books_match(fake_binance)
+
+
+LIMIT = {"order_type": "limit", "limit_offset_percent": 0.3, "limit_expiry_candles": 1}
+
+
+def test_it_places_limit_orders_and_cancels_those_not_filled_by_the_next_run(alice, sma_bot, fake_binance, alice_key):
+    subscription = make_testnet_subscription(alice, sma_bot, execution_config=LIMIT)
+    _run_hours(fake_binance, 150)
+    orders = Order.objects.filter(subscription=subscription)
+    assert set(orders.values_list("order_type", flat=True)) == {"limit"}
+    filled, cancelled = orders.filter(status="FILLED"), orders.filter(status="CANCELLED")
+    assert filled.exists() and cancelled.exists()
+    for order in filled:
+        # At its own price, 0.3 % better than the open it was placed at, and as a maker.
+        assert order.average_price == order.limit_price
+        opened_at = _price_at(order.candle_at)
+        expected = opened_at * Decimal("0.997") if order.side == "BUY" else opened_at * Decimal("1.003")
+        assert abs(order.limit_price - expected) <= Decimal("0.01")
+        assert order.expires_at == order.candle_at + timedelta(hours=1)
+    for order in cancelled:
+        assert order.trade is None and order.filled_quantity == 0
+        log = PerformanceLog.objects.get(subscription=subscription, timestamp=order.expires_at, action="HOLD")
+        assert "expired unfilled" in " ".join(log.signal_data["notes"])
+    assert Trade.objects.filter(subscription=subscription).count() == filled.filter(side="BUY").count()
+    _assert_books_match(fake_binance)
+
+
+def test_it_keeps_the_filled_part_of_a_limit_order_and_cancels_the_rest(alice, sma_bot, fake_binance, alice_key):
+    fake_binance.set_partial_fills("0.4")
+    subscription = make_testnet_subscription(alice, sma_bot, execution_config=LIMIT)
+    _run_hours(fake_binance, 150)
+    partial = Order.objects.filter(subscription=subscription, side="BUY", status="FILLED").first()
+    assert partial is not None and "Partially filled" in partial.error
+    assert partial.filled_quantity < partial.requested_quantity
+    on_exchange = fake_binance.orders(client_order_id=partial.client_order_id)[0]
+    assert on_exchange.status == "CANCELED" and on_exchange.executed_qty == partial.filled_quantity
+    # The position is the filled part (less the fee taken in the base asset, in whole lot steps); later exits may
+    # have split it into several trade rows.
+    position = sum(t.quantity for t in Trade.objects.filter(entry_time=partial.trade.entry_time))
+    assert partial.filled_quantity * Decimal("0.99") < position <= partial.filled_quantity
     _assert_books_match(fake_binance)

@@ -65,8 +65,17 @@ def test_it_runs_once_per_closed_candle_and_logs_every_decision(alice, sma_bot):
     assert {"sma_fast", "sma_slow"} <= set(first.signal_data["indicators"])
 
 
-def test_it_trades_on_paper_exactly_as_the_backtest_does(alice, sma_bot):
+LIMIT_ORDERS = {"order_type": "limit", "limit_offset_percent": 0.2, "limit_expiry_candles": 1}
+SLOW_LIMIT_ORDERS = {"order_type": "limit", "limit_offset_percent": 0.3, "limit_expiry_candles": 3}
+
+
+@pytest.mark.parametrize(
+    "execution_config", [{}, LIMIT_ORDERS, SLOW_LIMIT_ORDERS], ids=["market", "limit", "limit-3-candles"]
+)
+def test_it_trades_on_paper_exactly_as_the_backtest_does(alice, sma_bot, execution_config):
     subscription = _paper_subscription(alice, sma_bot)
+    subscription.execution_config = execution_config
+    subscription.save(update_fields=["execution_config"])
     hours = 300
     for hour in range(hours):
         _tick(START + timedelta(hours=hour))
@@ -78,7 +87,7 @@ def test_it_trades_on_paper_exactly_as_the_backtest_does(alice, sma_bot):
     last_index = first_index + hours - 1
     warmup = STRATEGY["slow"]
     window = Candles.from_rows(rows[first_index - warmup : last_index + 2])
-    result = run_backtest("sma-crossover", window, config=STRATEGY, risk_config=RISK)
+    result = run_backtest("sma-crossover", window, config=STRATEGY, risk_config=RISK, execution_config=execution_config)
 
     backtest_closed = [t for t in result.trades if t.exit_reason != "END"]
     paper_closed = list(Trade.objects.filter(subscription=subscription, status="CLOSED").order_by("entry_time", "id"))
@@ -100,6 +109,20 @@ def test_it_trades_on_paper_exactly_as_the_backtest_does(alice, sma_bot):
         .exclude(candle_at=START.replace(second=0) + timedelta(hours=hours - 1))
         .exists()
     )
+    if execution_config:
+        # Limit orders fill at their own price (no slippage), some never fill and are cancelled, and each of those
+        # runs says so in its log.
+        orders = Order.objects.filter(subscription=subscription, order_type="limit")
+        filled = orders.filter(status="FILLED")
+        assert filled.exists() and orders.filter(status="CANCELLED").exists()
+        assert all(order.average_price == order.limit_price for order in filled)
+        if execution_config["limit_expiry_candles"] > 1:
+            # Some orders rested past their first candle and filled on a later one.
+            assert any((o.trade.entry_time if o.side == "BUY" else o.trade.exit_time) > o.candle_at for o in filled)
+        expired = orders.filter(status="CANCELLED", error__contains="not reached").first()
+        assert PerformanceLog.objects.filter(
+            subscription=subscription, signal_data__notes__icontains="expired unfilled"
+        ).exists(), expired
 
 
 def test_it_prints_what_one_tick_ran(alice, sma_bot, capsys):

@@ -210,8 +210,26 @@ def cancel_order(state: ExchangeState, account: Account | None, params: dict[str
     order = state.find_order(account, params)
     if order is None or not order.is_open:
         raise errors.unknown_order_sent()
-    state.cancel(order)
+    state.cancel_with_list(order)
     return order.to_cancel(params.get("newClientOrderId") or f"cancel-{order.order_id}", state.now_ms)
+
+
+def new_oco(state: ExchangeState, account: Account | None, params: dict[str, str]) -> object:
+    """POST /api/v3/orderList/oco (see ExchangeState.place_oco)."""
+    assert account is not None
+    legs = state.place_oco(account, params)
+    first = legs[0]
+    return {
+        "orderListId": first.order_list_id,
+        "contingencyType": "OCO",
+        "listStatusType": "EXEC_STARTED",
+        "listOrderStatus": "EXECUTING",
+        "listClientOrderId": first.list_client_order_id,
+        "transactionTime": first.time,
+        "symbol": first.symbol,
+        "orders": [{"symbol": o.symbol, "orderId": o.order_id, "clientOrderId": o.client_order_id} for o in legs],
+        "orderReports": [o.to_new_order("RESULT") for o in legs],
+    }
 
 
 def open_orders(state: ExchangeState, account: Account | None, params: dict[str, str]) -> object:
@@ -258,6 +276,7 @@ ROUTES: dict[tuple[str, str], tuple[Endpoint, bool]] = {
     ("GET", "/api/v3/account"): (account_info, True),
     ("POST", "/api/v3/order"): (new_order, True),
     ("POST", "/api/v3/order/test"): (order_test, True),
+    ("POST", "/api/v3/orderList/oco"): (new_oco, True),
     ("GET", "/api/v3/order"): (query_order, True),
     ("DELETE", "/api/v3/order"): (cancel_order, True),
     ("GET", "/api/v3/openOrders"): (open_orders, True),
@@ -268,4 +287,4 @@ ROUTES: dict[tuple[str, str], tuple[Endpoint, bool]] = {
 }
 
 #: endpoints that need the key's spot-trading permission (Binance answers -2015 without it)
-TRADING_PATHS = frozenset({"/api/v3/order", "/api/v3/order/test", "/api/v3/openOrders"})
+TRADING_PATHS = frozenset({"/api/v3/order", "/api/v3/order/test", "/api/v3/openOrders", "/api/v3/orderList/oco"})

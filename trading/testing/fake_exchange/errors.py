@@ -150,3 +150,13 @@ TOO_MANY_REQUESTS = BinanceError(
     "Please use the websocket for live updates to avoid polling the API.",
     429,
 )
+
+
+def would_trigger_immediately() -> BinanceError:
+    """A stop order whose stop price the market is already past. ccxt: InvalidOrder (OrderImmediatelyFillable)."""
+    return BinanceError(-2010, "Order would trigger immediately.")
+
+
+def bad_oco_prices() -> BinanceError:
+    """An OCO whose legs are on the wrong side of the market. ccxt: InvalidOrder."""
+    return BinanceError(-1106, "The relationship of the prices for the orders is not correct.")

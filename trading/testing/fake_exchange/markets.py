@@ -80,7 +80,7 @@ class MarketSpec:
     quote_precision: int = 8
     status: str = "TRADING"
     order_types: tuple[str, ...] = field(
-        default=("LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
+        default=("LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT")
     )
 
     @property

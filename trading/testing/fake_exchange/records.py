@@ -176,6 +176,13 @@ class Order:
     locked_asset: str = ""
     locked_amount: Decimal = ZERO
     fills: list[Fill] = field(default_factory=list)
+    #: open time of the last candle a resting order was matched against (state.py)
+    matched_until: int = -1
+    #: STOP_LOSS: the trigger price; 0 for other types
+    stop_price: Decimal = ZERO
+    #: the OCO this order is a leg of (-1: none) and the list's client id
+    order_list_id: int = -1
+    list_client_order_id: str = ""
 
     @property
     def is_open(self) -> bool:
@@ -185,7 +192,7 @@ class Order:
         return {
             "symbol": self.symbol,
             "orderId": self.order_id,
-            "orderListId": -1,
+            "orderListId": self.order_list_id,
             "clientOrderId": self.client_order_id,
             "price": fmt(self.price),
             "origQty": fmt(self.orig_qty),
@@ -202,7 +209,7 @@ class Order:
         """GET /api/v3/order, openOrders and allOrders element."""
         return {
             **self._common(),
-            "stopPrice": fmt(ZERO),
+            "stopPrice": fmt(self.stop_price),
             "icebergQty": fmt(ZERO),
             "time": self.time,
             "updateTime": self.update_time,

@@ -248,6 +248,11 @@ class FakeBinance:
         with self.lock:
             self.state.set_time(self.state.now_ms + ms)
 
+    def set_partial_fills(self, ratio: str | Decimal | None) -> None:
+        """Make each candle that crosses a resting order fill only ``ratio`` of it (None: fill completely)."""
+        with self.lock:
+            self.state.partial_fill_ratio = None if ratio is None else Decimal(ratio)
+
     def current_price(self, symbol: str) -> Decimal | None:
         """The price a MARKET order would fill at now (open of the candle in progress), or None."""
         with self.lock:
@@ -329,7 +334,9 @@ class FakeBinance:
                 path=path,
                 params={k: v for k, v in params.items() if k != "signature"},
                 api_key=api_key,
-                client_order_id=params.get("newClientOrderId") or params.get("origClientOrderId"),
+                client_order_id=params.get("newClientOrderId")
+                or params.get("origClientOrderId")
+                or params.get("listClientOrderId"),
                 server_time_ms=self.state.now_ms,
             )
             self._log.append(record)

@@ -9,9 +9,10 @@ Matching contract (all prices and amounts :class:`~decimal.Decimal`):
   amount; ``quoteOrderQty`` trades ``floor(quoteOrderQty / price)`` to the LOT_SIZE step, as Binance does.
 * LIMIT orders that are marketable on arrival (buy price >= current price, sell price <= current price) fill at
   once at the current price (taker); LIMIT_MAKER orders that would do so are rejected (-2010). Otherwise the
-  order rests as NEW (IOC/FOK expire instead) and fills completely at its own price (maker) when a candle that
-  opened at or after the order's time has closed with ``low <= price`` (buy) or ``high >= price`` (sell). The
-  fill is stamped with that candle's ``closeTime``. Partial fills are not modelled.
+  order rests as NEW (IOC/FOK expire instead) and fills at its own price (maker) when a candle in progress at or
+  opened after the order's time has closed with ``low <= price`` (buy) or ``high >= price`` (sell). The
+  fill is stamped with that candle's ``closeTime``. It fills completely, unless ``partial_fill_ratio`` is set:
+  then each crossing candle fills that share of it (PARTIALLY_FILLED until nothing is left).
 * Commission is charged as Binance does by default: ``rate x`` the asset received (base on a buy, quote on a
   sell), rounded half-up to 8 decimals; 0.1% maker and taker unless the account says otherwise.
 * A LIMIT order locks ``price x qty`` quote (buy) or ``qty`` base (sell) while open; a buy filled below its
@@ -70,7 +71,11 @@ class ExchangeState:
         self._now_ms = now_ms
         self._order_ids = itertools.count(1)
         self._trade_ids = itertools.count(1)
+        self._list_ids = itertools.count(1)
         self._uids = itertools.count(100000001)
+        #: None: a crossed resting order fills completely. A fraction: each candle that crosses it fills that share
+        #: of its original quantity (to the lot step), so a short-lived limit order is left partially filled.
+        self.partial_fill_ratio: Decimal | None = None
 
     # --- clock and candles ---
 
@@ -155,6 +160,8 @@ class ExchangeState:
         order_type = params.get("type") or ""
         if not order_type:
             raise errors.mandatory_param("type")
+        if order_type == "STOP_LOSS":
+            return self._place_stop(account, spec, params, side, test=test)
         if order_type not in ("MARKET", "LIMIT", "LIMIT_MAKER"):
             if order_type in spec.order_types:
                 raise errors.not_supported(f"{order_type} orders")
@@ -220,6 +227,111 @@ class ExchangeState:
             self._close(order, "EXPIRED", now)
         return order
 
+    # --- protective orders: STOP_LOSS and OCO (a LIMIT_MAKER above the market, a STOP_LOSS below it) ---
+
+    def _place_stop(
+        self, account: Account, spec: MarketSpec, params: dict[str, str], side: str, *, test: bool = False
+    ) -> Order | None:
+        """A STOP_LOSS (stop-market) order: rests until a candle trades through ``stopPrice``, then fills at it."""
+        client_id = self._new_client_id(account, params.get("newClientOrderId"))
+        qty = parse_decimal("quantity", params.get("quantity"), max_places=spec.base_precision)
+        stop = parse_decimal("stopPrice", params.get("stopPrice"), max_places=spec.quote_precision)
+        spec.check_price(stop)
+        spec.check_lot(qty, market=True)
+        price_now = self.current_price(spec.symbol)
+        if price_now is None:
+            raise errors.market_closed()
+        if (side == "SELL" and stop >= price_now) or (side == "BUY" and stop <= price_now):
+            raise errors.would_trigger_immediately()
+        lock_asset, lock_amount = (spec.base, qty) if side == "SELL" else (spec.quote, qty * stop)
+        if account.free(lock_asset) < lock_amount:
+            raise errors.insufficient_balance()
+        if test:
+            return None
+        return self._rest(account, spec, client_id, side, "STOP_LOSS", ZERO, qty, lock_asset, lock_amount, stop=stop)
+
+    def _rest(
+        self,
+        account: Account,
+        spec: MarketSpec,
+        client_id: str,
+        side: str,
+        order_type: str,
+        price: Decimal,
+        qty: Decimal,
+        lock_asset: str,
+        lock_amount: Decimal,
+        *,
+        stop: Decimal = ZERO,
+        list_id: int = -1,
+        list_client_id: str = "",
+    ) -> Order:
+        now = self.now_ms
+        order = Order(
+            order_id=next(self._order_ids),
+            api_key=account.api_key,
+            symbol=spec.symbol,
+            client_order_id=client_id,
+            side=side,
+            type=order_type,
+            time_in_force="GTC",
+            price=price,
+            orig_qty=qty,
+            orig_quote_order_qty=ZERO,
+            time=now,
+            update_time=now,
+            locked_asset=lock_asset,
+            locked_amount=lock_amount,
+            stop_price=stop,
+            order_list_id=list_id,
+            list_client_order_id=list_client_id,
+        )
+        account.lock(lock_asset, lock_amount)
+        self.orders.append(order)
+        return order
+
+    def place_oco(self, account: Account, params: dict[str, str]) -> list[Order]:
+        """POST /api/v3/orderList/oco for a SELL: ``aboveType=LIMIT_MAKER`` at ``abovePrice`` (the take profit) and
+        ``belowType=STOP_LOSS`` at ``belowStopPrice`` (the stop). One ``quantity`` of base is locked for both; the
+        first leg to fill expires the other. Returns [below, above]."""
+        spec = self.market(params)
+        if params.get("side") != "SELL":
+            raise errors.not_supported("OCO orders other than SELL")
+        if params.get("aboveType") != "LIMIT_MAKER" or params.get("belowType") != "STOP_LOSS":
+            raise errors.not_supported("OCO legs other than aboveType=LIMIT_MAKER, belowType=STOP_LOSS")
+        qty = parse_decimal("quantity", params.get("quantity"), max_places=spec.base_precision)
+        above = parse_decimal("abovePrice", params.get("abovePrice"), max_places=spec.quote_precision)
+        stop = parse_decimal("belowStopPrice", params.get("belowStopPrice"), max_places=spec.quote_precision)
+        spec.check_price(above)
+        spec.check_price(stop)
+        spec.check_lot(qty, market=False)
+        price_now = self.current_price(spec.symbol)
+        if price_now is None:
+            raise errors.market_closed()
+        if not stop < price_now < above:
+            raise errors.bad_oco_prices()
+        if account.free(spec.base) < qty:
+            raise errors.insufficient_balance()
+        list_client_id = params.get("listClientOrderId") or uuid.uuid4().hex[:22]
+        below_id = self._new_client_id(account, params.get("belowClientOrderId"))
+        above_id = self._new_client_id(account, params.get("aboveClientOrderId"))
+        list_id = next(self._list_ids)
+        below = self._rest(
+            account, spec, below_id, "SELL", "STOP_LOSS", ZERO, qty, spec.base, qty,
+            stop=stop, list_id=list_id, list_client_id=list_client_id,
+        )  # fmt: skip
+        above_leg = self._rest(
+            account, spec, above_id, "SELL", "LIMIT_MAKER", above, qty, spec.base, ZERO,
+            list_id=list_id, list_client_id=list_client_id,
+        )  # fmt: skip
+        return [below, above_leg]
+
+    def siblings(self, order: Order) -> list[Order]:
+        """The other legs of ``order``'s OCO (empty for a plain order)."""
+        if order.order_list_id < 0:
+            return []
+        return [o for o in self.orders if o.order_list_id == order.order_list_id and o is not order]
+
     def _new_client_id(self, account: Account, requested: str | None) -> str:
         if requested is None or requested == "":
             return uuid.uuid4().hex[:22]
@@ -261,20 +373,27 @@ class ExchangeState:
         spec.check_notional(qty * price_now, market=True)
         return qty, quote_qty, price_now
 
-    def _fill(self, order: Order, price: Decimal, at_ms: int, *, is_maker: bool) -> None:
-        """Execute the whole order at ``price``: release its lock, move the assets, charge the commission."""
+    def _fill(self, order: Order, price: Decimal, at_ms: int, *, is_maker: bool, qty: Decimal | None = None) -> None:
+        """Execute ``qty`` of the order (default: all that is left) at ``price``: release that share of its lock,
+        move the assets, charge the commission. Less than what is left leaves it PARTIALLY_FILLED."""
         account = self.accounts[order.api_key]
         spec = self.markets[order.symbol]
-        quote_qty = (price * order.orig_qty).quantize(EIGHT_PLACES)
+        remaining = order.orig_qty - order.executed_qty
+        qty = remaining if qty is None else min(qty, remaining)
+        quote_qty = (price * qty).quantize(EIGHT_PLACES)
         rate = account.maker_rate if is_maker else account.taker_rate
-        account.unlock(order.locked_asset, order.locked_amount)
+        release = (
+            order.locked_amount if qty == remaining else (order.locked_amount * qty / remaining).quantize(EIGHT_PLACES)
+        )
+        account.unlock(order.locked_asset, release)
+        order.locked_amount -= release
         if order.side == "BUY":
-            fee_asset, fee = spec.base, (order.orig_qty * rate).quantize(EIGHT_PLACES, ROUND_HALF_UP)
+            fee_asset, fee = spec.base, (qty * rate).quantize(EIGHT_PLACES, ROUND_HALF_UP)
             account.debit(spec.quote, quote_qty)
-            account.credit(spec.base, order.orig_qty - fee)
+            account.credit(spec.base, qty - fee)
         else:
             fee_asset, fee = spec.quote, (quote_qty * rate).quantize(EIGHT_PLACES, ROUND_HALF_UP)
-            account.debit(spec.base, order.orig_qty)
+            account.debit(spec.base, qty)
             account.credit(spec.quote, quote_qty - fee)
         order.fills.append(
             Fill(
@@ -283,7 +402,7 @@ class ExchangeState:
                 symbol=order.symbol,
                 side=order.side,
                 price=price,
-                qty=order.orig_qty,
+                qty=qty,
                 quote_qty=quote_qty,
                 commission=fee,
                 commission_asset=fee_asset,
@@ -291,23 +410,73 @@ class ExchangeState:
                 is_maker=is_maker,
             )
         )
-        order.executed_qty = order.orig_qty
-        order.cumulative_quote_qty = quote_qty
-        order.status, order.update_time, order.locked_amount = "FILLED", at_ms, ZERO
+        order.executed_qty += qty
+        order.cumulative_quote_qty += quote_qty
+        order.status = "FILLED" if order.executed_qty == order.orig_qty else "PARTIALLY_FILLED"
+        order.update_time = at_ms
 
     def _close(self, order: Order, status: str, at_ms: int) -> None:
         self.accounts[order.api_key].unlock(order.locked_asset, order.locked_amount)
         order.status, order.update_time, order.locked_amount = status, at_ms, ZERO
 
     def _match_resting(self, order: Order) -> None:
+        """Work a resting order against every candle closed since it was last looked at, starting with the candle
+        in progress when it was placed: the fake has no intra-candle prices, so an order placed during a candle is
+        taken to have rested through all of it (as the engine's fill model assumes)."""
         series = self.price_series(order.symbol)
         if series is None:
             return
-        for candle in series.closed_between(order.time, self.now_ms):
+        start = max(order.time - series.duration_ms + 1, order.matched_until + 1)
+        for candle in series.closed_between(start, self.now_ms):
+            order.matched_until = candle.open_time
+            if order.order_list_id >= 0 or order.type == "STOP_LOSS":
+                if self._match_protective(order, candle):
+                    return
+                continue
             crossed = candle.low <= order.price if order.side == "BUY" else candle.high >= order.price
             if crossed:
-                self._fill(order, order.price, candle.close_time, is_maker=True)
-                return
+                qty = None
+                if self.partial_fill_ratio is not None:
+                    spec = self.markets[order.symbol]
+                    qty = floor_to_step(order.orig_qty * self.partial_fill_ratio, spec.step_size)
+                    if qty <= 0:
+                        continue
+                self._fill(order, order.price, candle.close_time, is_maker=True, qty=qty)
+                if not order.is_open:
+                    return
+
+    def _match_protective(self, order: Order, candle) -> bool:
+        """One candle against a STOP_LOSS order or an OCO (given either leg). The stop is looked at first: a candle
+        does not say whether its low or its high came first, and assuming the worst is what the engine's fill model
+        does. A stop fills at its stop price (at the open when the candle opened after the order, already past it);
+        the LIMIT_MAKER leg at its price. Returns True when the order (or its list) is done."""
+        legs = [order, *self.siblings(order)]
+        stop_leg = next((o for o in legs if o.type == "STOP_LOSS" and o.is_open), None)
+        limit_leg = next((o for o in legs if o.type == "LIMIT_MAKER" and o.is_open), None)
+        for leg in legs:
+            leg.matched_until = candle.open_time
+        filled = None
+        if stop_leg is not None and candle.low <= stop_leg.stop_price:
+            gapped = candle.open_time > stop_leg.time and candle.open <= stop_leg.stop_price
+            filled, price, maker = stop_leg, (candle.open if gapped else stop_leg.stop_price), False
+        elif limit_leg is not None and candle.high >= limit_leg.price:
+            filled, price, maker = limit_leg, limit_leg.price, True
+        if filled is None:
+            return False
+        for other in legs:
+            if other is not filled and other.is_open:
+                # The one base lock of the list moves to the leg that fills; the other leg expires, as on Binance.
+                filled.locked_amount += other.locked_amount
+                other.locked_amount = ZERO
+                other.status, other.update_time = "EXPIRED", candle.close_time
+        self._fill(filled, price, candle.close_time, is_maker=maker)
+        return True
+
+    def cancel_with_list(self, order: Order) -> None:
+        """Cancel an order; a leg of an OCO cancels the whole list (Binance's rule)."""
+        for leg in [order, *self.siblings(order)]:
+            if leg.is_open:
+                self.cancel(leg)
 
     def find_order(self, account: Account, params: dict[str, str]) -> Order | None:
         """The order named by ``orderId`` (takes precedence) or ``origClientOrderId``, within ``symbol``."""
