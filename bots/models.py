@@ -238,3 +238,71 @@ class BotMarketplaceRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.marketplace_name or 'marketplace'}: {self.bot}"
+
+
+class BacktestRunStatus(models.TextChoices):
+    QUEUED = "QUEUED", "Waiting for a worker"
+    RUNNING = "RUNNING", "Running"
+    DONE = "DONE", "Done"
+    FAILED = "FAILED", "Failed"
+
+
+class BacktestRun(models.Model):
+    """A backtest a user asked for on a bot's page: one bot version on one shipped candle file, run by a worker.
+
+    Written only by bots.backtest_runs (create, claim, progress, finish). `result` is `BacktestResult.to_json()`
+    (stats, trades, the equity curve thinned for the chart); amounts in it are strings (docs/statistics.md).
+    """
+
+    Status = BacktestRunStatus
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="backtest_runs")
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="backtest_runs")
+    bot_version = models.ForeignKey(BotVersion, on_delete=models.CASCADE, related_name="backtest_runs")
+    # The candle file: data/candles/<exchange>/<BASE>_<QUOTE>-<timeframe>.csv, its last `candle_count` candles.
+    exchange = models.CharField(max_length=20)
+    symbol = models.CharField(max_length=20)
+    timeframe = models.CharField(max_length=5)
+    candle_count = models.PositiveIntegerField()
+    strategy_config = models.JSONField(default=dict)
+    execution_config = models.JSONField(default=dict)
+    risk_config = models.JSONField(default=dict)
+    starting_balance = models.DecimalField(max_digits=20, decimal_places=8)
+    # Fractions of the notional, each side: 0.001 is 0.1 %.
+    fee_rate = models.DecimalField(max_digits=8, decimal_places=6)
+    slippage_rate = models.DecimalField(max_digits=8, decimal_places=6)
+
+    status = models.CharField(max_length=7, choices=Status.choices, default=Status.QUEUED, db_default="QUEUED")
+    # Progress: candles walked out of the candles decided (the warm-up is not counted); 0 / 0 until it starts.
+    candles_done = models.PositiveIntegerField(default=0, db_default=0)
+    candles_total = models.PositiveIntegerField(default=0, db_default=0)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(default="", db_default="", blank=True)
+    # The first and last candle's open time of the data actually used (filled when the run starts).
+    first_candle_at = models.DateTimeField(null=True, blank=True)
+    last_candle_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now(), editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "backtest_runs"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "status"], name="idx_backtest_runs_user_status")]
+        constraints = [choices_check("status", BacktestRunStatus, "backtest_runs")]
+
+    def __str__(self) -> str:
+        return f"{self.bot} on {self.exchange} {self.symbol} {self.timeframe} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (BacktestRunStatus.DONE, BacktestRunStatus.FAILED)
+
+    @property
+    def progress_pct(self) -> int:
+        """0–100: the share of candles walked (100 once done)."""
+        if self.status == BacktestRunStatus.DONE:
+            return 100
+        if not self.candles_total:
+            return 0
+        return min(100, self.candles_done * 100 // self.candles_total)

@@ -23,7 +23,7 @@ from bots.exceptions import (
 )
 from bots.models import Bot, BotCategory, BotReview, BotVersion
 from bots.sdk import ConfigError, validate_config, validate_schema
-from bots.uploads import upload_delete, upload_store, version_check
+from bots.uploads import StoredUpload, upload_store, uploads_atomic, version_check
 from subscriptions.models import Subscription
 
 S = Bot.Status
@@ -220,8 +220,12 @@ def _version_create(
     config_schema: dict,
     default_config: dict,
     changelog: str,
+    stored_files: list[StoredUpload],
 ) -> BotVersion:
-    """Store the files and write the version row; audits it and enqueues its validation after the commit."""
+    """Store the files and write the version row; audits it and enqueues its validation after the commit.
+
+    The stored files are appended to `stored_files` (from bots.uploads.uploads_atomic), which deletes them if the
+    surrounding transaction does not commit."""
     from bots.tasks import validate_bot_version  # late: the task module imports the validation service
 
     if BotVersion.objects.filter(bot=bot, version=version).exists():
@@ -229,20 +233,16 @@ def _version_create(
             f"Version {version} of this bot exists already; give the new one another number.", field="version"
         )
     stored = upload_store(bot_id=bot.pk, version=version, code_file=code_file, model_file=model_file)
-    # Storage is not transactional: if the row cannot be written, the files go again.
-    try:
-        bot_version = BotVersion.objects.create(
-            bot=bot,
-            version=version,
-            changelog=(changelog or "").strip(),
-            code_path=stored.code_path,
-            model_path=stored.model_path,
-            config_schema=config_schema,
-            default_config=default_config,
-        )
-    except BaseException:
-        upload_delete(stored)
-        raise
+    stored_files.append(stored)
+    bot_version = BotVersion.objects.create(
+        bot=bot,
+        version=version,
+        changelog=(changelog or "").strip(),
+        code_path=stored.code_path,
+        model_path=stored.model_path,
+        config_schema=config_schema,
+        default_config=default_config,
+    )
     audit_log_record(
         actor=developer,
         action="bot.version_upload",
@@ -255,7 +255,6 @@ def _version_create(
     return bot_version
 
 
-@transaction.atomic
 def bot_create(
     *,
     developer: User,
@@ -275,12 +274,49 @@ def bot_create(
 
     Staff approve it once that version passed. LLM bots are accepted here; validation refuses them for now.
     Raises NotBotDeveloper for a non-developer, BotConfigInvalid (per field), UploadRejected (nothing stored).
+    Runs in its own durable transaction (never inside another atomic block): if anything fails before the commit,
+    the stored files are deleted with the rolled-back rows (bots.uploads.uploads_atomic).
     """
     if not developer.is_developer:
         raise NotBotDeveloper("Only developer accounts can publish bots.")
     version = version_check(version)
     default_config = _config_check(config_schema=config_schema, default_config=default_config)
     price_per_month = Decimal(price_per_month or 0)
+    with uploads_atomic() as stored_files:
+        return _bot_create(
+            developer=developer,
+            name=name,
+            description=description,
+            category=category,
+            bot_type=bot_type,
+            price_per_month=price_per_month,
+            trial_days=trial_days,
+            code_file=code_file,
+            model_file=model_file,
+            config_schema=config_schema,
+            default_config=default_config,
+            version=version,
+            stored_files=stored_files,
+        )
+
+
+def _bot_create(
+    *,
+    developer: User,
+    name: str,
+    description: str,
+    category: BotCategory | None,
+    bot_type: str,
+    price_per_month: Decimal,
+    trial_days: int,
+    code_file: UploadedFile,
+    model_file: UploadedFile | None,
+    config_schema: dict,
+    default_config: dict,
+    version: str,
+    stored_files: list[StoredUpload],
+) -> Bot:
+    """The writes of bot_create, inside its transaction (the arguments are checked already)."""
     bot = Bot.objects.create(
         developer=developer,
         slug=_unique_slug(name),
@@ -311,13 +347,13 @@ def bot_create(
         config_schema=config_schema,
         default_config=default_config,
         changelog="First version.",
+        stored_files=stored_files,
     )
     Bot.objects.filter(pk=bot.pk).update(code_path=bot_version.code_path, model_path=bot_version.model_path)
     bot.code_path, bot.model_path = bot_version.code_path, bot_version.model_path
     return bot
 
 
-@transaction.atomic
 def bot_version_upload(
     *,
     bot: Bot,
@@ -333,23 +369,26 @@ def bot_version_upload(
     selectors.bot_version_for_run). A rejected bot goes back to PENDING for review; others keep their status.
 
     Raises NotBotDeveloper unless `developer` is the bot's developer, BotConfigInvalid, UploadRejected.
+    Runs in its own durable transaction, like bot_create: a failure before the commit deletes the stored files.
     """
     if bot.developer_id != developer.pk:
         raise NotBotDeveloper()
     version = version_check(version)
     default_config = _config_check(config_schema=config_schema, default_config=default_config)
-    # Lock the bot: two uploads of the same version number at once must not both pass the exists() check.
-    locked = Bot.objects.select_for_update().get(pk=bot.pk)
-    bot_version = _version_create(
-        bot=locked,
-        developer=developer,
-        version=version,
-        code_file=code_file,
-        model_file=model_file,
-        config_schema=config_schema,
-        default_config=default_config,
-        changelog=changelog,
-    )
-    if locked.status == Bot.Status.REJECTED:
-        _transition(bot=locked, target=S.PENDING, actor=developer, action="bot.resubmit", request=None)
-    return bot_version
+    with uploads_atomic() as stored_files:
+        # Lock the bot: two uploads of the same version number at once must not both pass the exists() check.
+        locked = Bot.objects.select_for_update().get(pk=bot.pk)
+        bot_version = _version_create(
+            bot=locked,
+            developer=developer,
+            version=version,
+            code_file=code_file,
+            model_file=model_file,
+            config_schema=config_schema,
+            default_config=default_config,
+            changelog=changelog,
+            stored_files=stored_files,
+        )
+        if locked.status == Bot.Status.REJECTED:
+            _transition(bot=locked, target=S.PENDING, actor=developer, action="bot.resubmit", request=None)
+        return bot_version

@@ -13,11 +13,14 @@ Files go through Django's storage API (`default_storage`), so S3 works when it i
 import re
 import stat
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 
 from bots.exceptions import UploadRejected
 
@@ -173,6 +176,38 @@ def upload_delete(stored: StoredUpload) -> None:
     for name in (stored.code_path, stored.model_path):
         if name:
             default_storage.delete(name)
+
+
+@contextmanager
+def uploads_atomic() -> Iterator[list[StoredUpload]]:
+    """A durable `transaction.atomic()` block that deletes the files stored in it when it does not commit.
+
+    Storage is not transactional: files saved inside the block would outlive a rollback of the rows that name them.
+    Yields a list; append every `StoredUpload` to it right after storing. If the block raises before its commit, the
+    transaction rolls back and those files are deleted, then the error propagates.
+
+    The block is durable (Django raises RuntimeError when it is nested in another atomic block): only the outermost
+    block decides whether rows are committed, and nesting would let an outer rollback orphan the files after this
+    block had already succeeded. Django's TestCase (pytest's `db` fixture) lifts that check for its own wrapper.
+    """
+    stored: list[StoredUpload] = []
+    committed = False
+
+    def mark_committed() -> None:
+        nonlocal committed
+        committed = True
+
+    try:
+        with transaction.atomic(durable=True):
+            # Registered first, so it runs before the block's other on_commit callbacks: if one of those raises
+            # (a broker that is down), the rows are committed and the files they name must stay.
+            transaction.on_commit(mark_committed)
+            yield stored
+    except BaseException:
+        if not committed:
+            for upload in stored:
+                upload_delete(upload)
+        raise
 
 
 def upload_materialize(*, code_path: str, model_path: str | None, folder: Path) -> tuple[Path, Path | None]:

@@ -6,9 +6,11 @@ sandbox (bots.sandbox), from a private copy of the stored files.
 
 import logging
 import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from bots.models import Bot, BotVersion
@@ -27,6 +29,11 @@ BACKTEST_MARKETS = (
 BACKTEST_CANDLES = 1500
 BACKTEST_TIMEOUT_S = 60.0
 LLM_REFUSAL = "LLM bots cannot be validated: the platform does not offer a model service yet."
+# A validation takes at most a few minutes (load 30 s, lookahead and two backtests 60 s each, plus start-ups): one
+# RUNNING for longer than this lost its worker (killed, out of memory, redeployed) and is started again.
+STUCK_AFTER = timedelta(minutes=15)
+# After this many interrupted attempts the version is FAILED: something in it kills workers.
+MAX_ATTEMPTS = 3
 
 V = BotVersion.ValidationStatus
 
@@ -130,17 +137,36 @@ def _sandbox_checks(version: BotVersion, folder: Path) -> tuple[list[dict], list
     return checks, backtests
 
 
+def _attempts(version: BotVersion) -> int:
+    """How many times validation of `version` was started (kept in its report while it is not finished)."""
+    report = version.validation_report if isinstance(version.validation_report, dict) else {}
+    attempts = report.get("attempts", 0)
+    return attempts if isinstance(attempts, int) and attempts >= 0 else 0
+
+
+def _claim(version: BotVersion) -> bool:
+    """PENDING → RUNNING, recording the attempt and its start in the report. Compare-and-set on the status: of two
+    workers given the same version (a duplicate delivery, the sweep's re-queue), only one runs the checks."""
+    progress = {"attempts": _attempts(version) + 1, "started_at": timezone.now().isoformat()}
+    claimed = BotVersion.objects.filter(pk=version.pk, validation_status=V.PENDING).update(
+        validation_status=V.RUNNING, validation_report=progress
+    )
+    return claimed == 1
+
+
 def bot_version_validate(*, version_id: int) -> dict:
     """Run the checklist on one version, store the report on it and set PASSED or FAILED. Returns the report:
     `{"passed", "checks": [{"name", "passed", "message", "traceback"}], "backtests": [...], "validated_at"}`.
 
-    A version already PASSED or FAILED is left alone (a redelivered task); its stored report is returned.
-    Raises BotVersion.DoesNotExist for an unknown id.
+    Only a PENDING version is validated, claimed atomically (→ RUNNING). A version already PASSED or FAILED, or
+    RUNNING in another worker (a redelivered task), is left alone and its stored report returned; a RUNNING version
+    whose worker died is put back to PENDING by bot_versions_requeue_stuck. Raises BotVersion.DoesNotExist for an
+    unknown id.
     """
     version = BotVersion.objects.select_related("bot").get(pk=version_id)
-    if version.validation_status in (V.PASSED, V.FAILED):
+    if version.validation_status != V.PENDING or not _claim(version):
+        version.refresh_from_db(fields=["validation_report"])
         return version.validation_report or {}
-    BotVersion.objects.filter(pk=version.pk).update(validation_status=V.RUNNING)
 
     checks = [_schema_check(version)]
     backtests: list[dict] = []
@@ -159,7 +185,88 @@ def bot_version_validate(*, version_id: int) -> dict:
 
     passed = all(check["passed"] for check in checks)
     report = {"passed": passed, "checks": checks, "backtests": backtests, "validated_at": timezone.now().isoformat()}
-    BotVersion.objects.filter(pk=version.pk).update(
+    # Only the claim's own RUNNING row is finished: a sweep that gave up on it meanwhile (FAILED) is not overwritten.
+    BotVersion.objects.filter(pk=version.pk, validation_status=V.RUNNING).update(
         validation_status=V.PASSED if passed else V.FAILED, validation_report=report
     )
     return report
+
+
+# --- Versions whose validation never finished -----------------------------------------------------------------------
+
+
+def _since(version: BotVersion, key: str) -> datetime:
+    """When the current attempt started (`key` in the report), else when the version was uploaded."""
+    report = version.validation_report if isinstance(version.validation_report, dict) else {}
+    try:
+        return datetime.fromisoformat(report[key])
+    except (KeyError, TypeError, ValueError):
+        return version.created_at
+
+
+def _interrupted_report(attempts: int) -> dict:
+    message = (
+        f"Validation was interrupted {attempts} times: the worker running it stopped before it finished (killed, "
+        "out of memory or restarted). The version is failed; upload it again once the bot loads and backtests "
+        "within the sandbox limits."
+    )
+    return {
+        "passed": False,
+        "checks": [_check("sandbox", False, message)],
+        "backtests": [],
+        "attempts": attempts,
+        "validated_at": timezone.now().isoformat(),
+    }
+
+
+def bot_versions_requeue_stuck(
+    *, now: datetime | None = None, stuck_after: timedelta = STUCK_AFTER, max_attempts: int = MAX_ATTEMPTS
+) -> dict[str, list[int]]:
+    """Recover versions whose validation was lost (the periodic sweep, bots.tasks.requeue_stuck_validations).
+
+    - RUNNING for longer than `stuck_after`: its worker died. After `max_attempts` attempts it becomes FAILED with
+      a report saying so; otherwise it goes back to PENDING and is enqueued again (after the commit).
+    - PENDING, enqueued (or uploaded) longer than `stuck_after` ago: its task was lost (a broker that was down at
+      the upload); enqueued again. A duplicate task is harmless: validation claims the version first.
+
+    Every change is a compare-and-set on the status, so a worker finishing at the same moment wins or loses
+    cleanly. Returns the version ids: `{"requeued": [...], "failed": [...], "reenqueued": [...]}`.
+    """
+    from bots.tasks import validate_bot_version  # late: the task module imports this one
+
+    now = now or timezone.now()
+    bound = now - stuck_after
+    outcome: dict[str, list[int]] = {"requeued": [], "failed": [], "reenqueued": []}
+    # Few rows are ever RUNNING or PENDING at once; the start times live in the JSON report, so filter here.
+    candidates = BotVersion.objects.filter(validation_status__in=[V.RUNNING, V.PENDING], builtin_slug="")
+    with transaction.atomic():
+        for version in candidates.only("pk", "validation_status", "validation_report", "created_at"):
+            attempts = _attempts(version)
+            if version.validation_status == V.RUNNING:
+                if _since(version, "started_at") > bound:
+                    continue
+                if attempts >= max_attempts:
+                    changed = BotVersion.objects.filter(pk=version.pk, validation_status=V.RUNNING).update(
+                        validation_status=V.FAILED, validation_report=_interrupted_report(attempts)
+                    )
+                    if changed:
+                        outcome["failed"].append(version.pk)
+                    continue
+                target, key = "requeued", "requeued_at"
+                changed = BotVersion.objects.filter(pk=version.pk, validation_status=V.RUNNING).update(
+                    validation_status=V.PENDING, validation_report={"attempts": attempts, key: now.isoformat()}
+                )
+            else:
+                if _since(version, "requeued_at") > bound:
+                    continue
+                target = "reenqueued"
+                changed = BotVersion.objects.filter(pk=version.pk, validation_status=V.PENDING).update(
+                    validation_report={"attempts": attempts, "requeued_at": now.isoformat()}
+                )
+            if changed:
+                outcome[target].append(version.pk)
+                # After the commit: the worker must read the PENDING row, not the RUNNING one.
+                transaction.on_commit(lambda pk=version.pk: validate_bot_version.delay(pk))
+    if outcome["failed"] or outcome["requeued"]:
+        logger.warning("stuck bot validations: %s", outcome)
+    return outcome

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
@@ -170,13 +170,24 @@ class Channel:
 
     # -- one request ----------------------------------------------------------------------------
 
-    def request(self, op: str, payload: Mapping[str, Any], *, timeout_s: float, cpu_seconds: float) -> Any:
+    def request(
+        self,
+        op: str,
+        payload: Mapping[str, Any],
+        *,
+        timeout_s: float,
+        cpu_seconds: float,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> Any:
         """Send one request and return its ``result``; raise a ``SandboxError`` (having killed the process when
-        it can no longer be trusted to answer in step) or ``ConfigError``/``InsufficientCandles``."""
+        it can no longer be trusted to answer in step) or ``ConfigError``/``InsufficientCandles``.
+
+        ``on_progress(done, total)`` receives the progress lines the child writes before its answer (a backtest
+        asked with ``"progress": true``); without it, such a line is a protocol error like any extra line."""
         self.seq += 1
         message = {"seq": self.seq, "op": op, "cpu_seconds": cpu_seconds, **payload}
         request = json.dumps(message, separators=(",", ":")).encode() + b"\n"
-        line, more = self._exchange(request, timeout_s, cpu_seconds)
+        line, more = self._exchange(request, timeout_s, cpu_seconds, on_progress)
         try:
             answer = json.loads(line)
         except ValueError:
@@ -202,8 +213,37 @@ class Channel:
             raise SandboxBotError(f"the bot raised {text}", traceback=tb)
         raise SandboxProtocolError(f"the sandbox refused the request: {text}")
 
-    def _exchange(self, payload: bytes, timeout_s: float, cpu_seconds: float) -> tuple[bytes, bool]:
+    def _progress_line(self, line: bytes, on_progress: Callable[[int, int], None] | None) -> bool:
+        """True when ``line`` is a progress line of the current request (handed to ``on_progress``). The child is
+        not trusted: anything but two sane integers is not a progress line (and so fails as an answer)."""
+        if on_progress is None or b'"progress"' not in line[:64]:
+            return False
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return False
+        if not isinstance(message, dict) or set(message) != {"seq", "progress"} or message["seq"] != self.seq:
+            return False
+        progress = message["progress"]
+        if not (
+            isinstance(progress, list)
+            and len(progress) == 2
+            and all(type(number) is int for number in progress)
+            and 0 <= progress[0] <= progress[1] <= 10**9
+        ):
+            return False
+        on_progress(progress[0], progress[1])
+        return True
+
+    def _exchange(
+        self,
+        payload: bytes,
+        timeout_s: float,
+        cpu_seconds: float,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[bytes, bool]:
         """Write ``payload`` and read one answer line, both within ``timeout_s``; at most ``max_output_bytes``.
+        Progress lines before it go to ``on_progress`` (see ``request``).
 
         Returns the line and whether more bytes came after it."""
         deadline = time.monotonic() + timeout_s
@@ -242,8 +282,12 @@ class Channel:
                     start = len(received)
                     received += chunk
                     newline = received.find(b"\n", start)
-                    if newline >= 0 and newline <= self.limits.max_output_bytes:
-                        return bytes(received[:newline]), newline + 1 < len(received)
+                    while 0 <= newline <= self.limits.max_output_bytes:
+                        line = bytes(received[:newline])
+                        if not self._progress_line(line, on_progress):
+                            return line, newline + 1 < len(received)
+                        del received[: newline + 1]
+                        newline = received.find(b"\n")
                     if len(received) > self.limits.max_output_bytes:
                         self._fail_protocol(
                             f"the bot's answer is larger than {self.limits.max_output_bytes} bytes "

@@ -32,8 +32,10 @@ Ops:
   ``{"id", "error": <message>, "traceback": <text>, "config_errors": [...]}``. One failing subscription
   does not affect the others.
 - ``backtest`` ``{"candles", "config", "starting_balance", "fee_rate", "slippage_rate" (decimal strings),
-  "execution_config", "risk_config", "vectorized", "timeframe_ms"}``: ``bots.backtest.run_backtest``;
-  result ``BacktestResult.to_json()``.
+  "execution_config", "risk_config", "vectorized", "timeframe_ms", "progress": <bool, optional>}``:
+  ``bots.backtest.run_backtest``; result ``BacktestResult.to_json()``. With ``"progress": true`` the child also
+  writes progress lines ``{"seq": <the request's seq>, "progress": [done, total]}`` before the answer (about a
+  hundred, from the engine's progress callback); they carry no ``"ok"`` and never replace the one answer.
 - ``lookahead`` ``{"candles", "config", "sample_points"}``: ``check_lookahead``; result
   ``LookaheadResult.to_json()``.
 - ``ping`` ``{}``: result ``{}`` (a round trip without bot code).
@@ -112,9 +114,10 @@ def candles_from(request: dict) -> Candles:
 
 
 class Child:
-    def __init__(self, bot_dir: str, pid: int) -> None:
+    def __init__(self, bot_dir: str, pid: int, out=None) -> None:
         self.bot_dir = bot_dir
         self.pid = pid
+        self.out = out
         self.bot_cls: type[Bot] | None = None
 
     # -- ops ------------------------------------------------------------------------------------
@@ -149,6 +152,13 @@ class Child:
     def op_backtest(self, request: dict) -> dict:
         cls = self.loaded()
         candles = candles_from(request)
+        progress = None
+        if request.get("progress") and self.out is not None:
+            seq = request.get("seq")
+
+            def progress(done: int, total: int) -> None:
+                write_answer(self.out, {"seq": seq, "progress": [int(done), int(total)]}, self.pid)
+
         result = run_backtest(
             cls,
             candles,
@@ -160,6 +170,7 @@ class Child:
             risk_config=request.get("risk_config"),
             vectorized=request.get("vectorized"),
             timeframe_ms=request.get("timeframe_ms"),
+            progress=progress,
         )
         return result.to_json()
 
@@ -302,7 +313,7 @@ def main(argv: list[str]) -> None:
     bots.sdk.model.model_dir_override = str(Path(args.bot) / "model")
     sys.path.insert(1, args.bot)  # after the runtime folder: the bot's files cannot shadow bots.sdk
     pid = os.getpid()
-    child = Child(args.bot, pid)
+    child = Child(args.bot, pid, protocol_out)
     for line in protocol_in:
         answer = child.handle(line, args.cpu_seconds)
         if os.getpid() == pid and args.reap_strays:

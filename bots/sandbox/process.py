@@ -190,11 +190,13 @@ class SandboxedBot:
                  starting_balance: Decimal | str = Decimal("10000"), fee_rate: Decimal | str = Decimal("0.001"),
                  slippage_rate: Decimal | str = Decimal("0"), execution_config: dict | None = None,
                  risk_config: dict | None = None, vectorized: bool | None = None, timeframe_ms: int | None = None,
-                 timeout_s: float | None = None) -> dict:
+                 timeout_s: float | None = None, progress: Callable[[int, int], None] | None = None) -> dict:
         """``bots.backtest.run_backtest`` inside the sandbox; returns ``BacktestResult.to_json()``.
 
         ``timeout_s`` replaces both the wall-clock and the CPU limit of this one call (backtests may need more
-        than a decision). Raises ``ConfigError`` and ``InsufficientCandles`` as ``run_backtest`` does.
+        than a decision). ``progress(done, total)`` is called on the host as the engine inside reports progress
+        (about a hundred times; in the calling thread, while the call waits). Raises ``ConfigError`` and
+        ``InsufficientCandles`` as ``run_backtest`` does.
         """
         payload = {
             "candles": candle_rows(candles),
@@ -206,13 +208,14 @@ class SandboxedBot:
             "risk_config": risk_config,
             "vectorized": vectorized,
             "timeframe_ms": timeframe_ms,
+            "progress": progress is not None,
         }
         def backtest_result(result: Any) -> dict:
             if not isinstance(result, dict) or not {"stats", "trades", "equity_curve"} <= set(result):
                 raise _BadAnswer("the bot's process answered backtest with something that is not a backtest result")
             return result
 
-        return self._call("backtest", payload, backtest_result, timeout_s=timeout_s)
+        return self._call("backtest", payload, backtest_result, timeout_s=timeout_s, on_progress=progress)
 
     def lookahead(self, candles: Candles | Iterable, *, config: dict | None = None, sample_points: int | None = 50,
                   timeout_s: float | None = None) -> dict:
@@ -237,14 +240,15 @@ class SandboxedBot:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _call(self, op: str, payload: dict, check: Callable[[Any], T], *, timeout_s: float | None = None) -> T:
+    def _call(self, op: str, payload: dict, check: Callable[[Any], T], *, timeout_s: float | None = None,
+              on_progress: Callable[[int, int], None] | None = None) -> T:
         """Send one request to the (started) child and return ``check(result)``. ``check`` raises ``_BadAnswer``
         when the result has the wrong shape: the process is then stopped, as for any protocol error."""
         wall_s = self.limits.wall_timeout_s if timeout_s is None else timeout_s
         cpu_s = self.limits.cpu_seconds if timeout_s is None else min(timeout_s, self.limits.process_cpu_seconds)
         with self._lock:
             child = self._ensure_child(cpu_s)
-            result = child.request(op, payload, timeout_s=wall_s, cpu_seconds=cpu_s)
+            result = child.request(op, payload, timeout_s=wall_s, cpu_seconds=cpu_s, on_progress=on_progress)
             try:
                 return check(result)
             except _BadAnswer as error:

@@ -275,6 +275,8 @@ CELERY_BEAT_SCHEDULE = {
     "subscriptions-expire": {"task": "trading.subscriptions_expire", "schedule": 300.0},
     "bot-statistics-refresh": {"task": "trading.bot_statistics_refresh", "schedule": 900.0},
     "performance-logs-prune": {"task": "trading.performance_logs_prune", "schedule": 6 * 3600.0},
+    "bot-validations-requeue-stuck": {"task": "bots.requeue_stuck_validations", "schedule": 300.0},
+    "backtest-runs-fail-stale": {"task": "bots.backtest_runs_fail_stale", "schedule": 600.0},
 }
 CELERY_TASK_ROUTES = {
     "trading.run_subscription_batch": {"queue": "live"},
@@ -284,9 +286,13 @@ CELERY_TASK_ROUTES = {
     "trading.bot_statistics_refresh": {"queue": "maintenance"},
     "trading.performance_logs_prune": {"queue": "maintenance"},
     "trading.credentials_validate": {"queue": "maintenance"},
+    "trading.credential_validate": {"queue": "maintenance"},
     "trading.runs_health_check": {"queue": "maintenance"},
     "accounts.ping": {"queue": "maintenance"},
     "bots.validate_bot_version": {"queue": "backtests"},
+    "bots.requeue_stuck_validations": {"queue": "maintenance"},
+    "bots.run_backtest": {"queue": "backtests"},
+    "bots.backtest_runs_fail_stale": {"queue": "maintenance"},
 }
 if CELERY_BROKER_URL.startswith("redis"):
     # A task whose worker died is redelivered after this long; a live run is worthless much later than this.

@@ -21,6 +21,8 @@ def test_it_schedules_every_periodic_task_on_the_maintenance_queue():
         "trading.subscriptions_expire",
         "trading.bot_statistics_refresh",
         "trading.performance_logs_prune",
+        "bots.requeue_stuck_validations",
+        "bots.backtest_runs_fail_stale",
     }
     app.loader.import_default_modules()
     for name in scheduled:
