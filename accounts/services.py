@@ -89,9 +89,16 @@ def credential_create(
     passphrase: str | None = None,
     is_testnet: bool = True,
     principal_id: str | None = None,
+    marketplace_registration=None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> ExchangeCredential:
-    """Store an exchange credential encrypted. Raises CredentialError on bad input (nothing is stored)."""
+    """Store an exchange credential encrypted. Raises CredentialError on bad input (nothing is stored).
+
+    A marketplace principal's key is stored for the principal's user with `principal_id` and the
+    `marketplace_registration` (bots.BotMarketplaceRegistration) that stored it; `actor` (default `user`) is who
+    the audit row names, e.g. the partner account acting for the principal.
+    """
     api_key, api_secret, passphrase = (api_key or "").strip(), (api_secret or "").strip(), (passphrase or "").strip()
     if exchange not in Exchange.values:
         raise CredentialError(f"Unknown exchange {exchange!r}.")
@@ -108,6 +115,7 @@ def credential_create(
     credential = ExchangeCredential.objects.create(
         user=user,
         principal_id=principal_id,
+        marketplace_registration=marketplace_registration,
         exchange=exchange,
         api_key_encrypted=crypto.encrypt(api_key),
         api_secret_encrypted=crypto.encrypt(api_secret),
@@ -115,12 +123,13 @@ def credential_create(
         api_key_hint=api_key[-4:],
         is_testnet=is_testnet,
     )
+    new_values = {"exchange": exchange, "is_testnet": is_testnet, "key": credential.masked_key}
+    if principal_id:
+        new_values["principal_id"] = principal_id
+    if marketplace_registration is not None:
+        new_values["marketplace_registration"] = marketplace_registration.pk
     audit_log_record(
-        actor=user,
-        action="credential.create",
-        instance=credential,
-        new_values={"exchange": exchange, "is_testnet": is_testnet, "key": credential.masked_key},
-        request=request,
+        actor=actor or user, action="credential.create", instance=credential, new_values=new_values, request=request
     )
     return credential
 

@@ -6,9 +6,19 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from bots.exceptions import BotError
-from bots.models import Bot, BotCategory, BotMarketplaceRegistration, BotPerformance, BotReview, BotVersion
+from bots.models import (
+    BacktestRun,
+    Bot,
+    BotCategory,
+    BotMarketplaceRegistration,
+    BotPerformance,
+    BotReview,
+    BotVersion,
+)
 from bots.services import bot_approve, bot_reject, bot_version_approve
 from marketplace.admin_utils import ReadOnlyAdmin
+from partners.exceptions import PartnerError
+from partners.services import registration_deactivate
 
 
 class RejectForm(forms.Form):
@@ -176,11 +186,25 @@ class BotPerformanceAdmin(ReadOnlyAdmin):
     list_select_related = ("bot",)
 
 
+@admin.register(BacktestRun)
+class BacktestRunAdmin(ReadOnlyAdmin):
+    """Users' backtest runs, for support: read-only (a run is started and finished by the worker only)."""
+
+    list_display = ("pk", "user", "bot", "exchange", "symbol", "timeframe", "candle_count", "status", "created_at")
+    list_filter = ("status", "timeframe")
+    search_fields = ("user__email", "bot__name", "symbol")
+    list_select_related = ("user", "bot")
+
+
 @admin.register(BotMarketplaceRegistration)
 class BotMarketplaceRegistrationAdmin(admin.ModelAdmin):
+    """Partner registrations (docs/partner-api.md). Activation changes only through the deactivate action, which
+    calls the partner API's own service; the key's hash is never shown."""
+
     list_display = (
         "marketplace_name",
         "bot",
+        "partner",
         "user_principal_id",
         "status",
         "price_on_marketplace",
@@ -190,10 +214,26 @@ class BotMarketplaceRegistrationAdmin(admin.ModelAdmin):
         "registered_at",
     )
     list_filter = ("status", "is_active", "is_featured")
-    search_fields = ("marketplace_name", "user_principal_id", "bot__name")
-    list_select_related = ("bot",)
+    search_fields = ("marketplace_name", "user_principal_id", "bot__name", "partner__email")
+    list_select_related = ("bot", "partner")
     # api_key is a hash and not editable: it never appears here.
     exclude = ("api_key",)
+    readonly_fields = ("partner", "user_principal_id", "bot", "status", "is_active", "registered_at")
+    actions = ["deactivate_selected"]
 
     def has_add_permission(self, request):
         return False  # registrations are made through the partner API, which shows the key once
+
+    @admin.action(
+        description="Deactivate selected registrations (their keys stop working at once)", permissions=["change"]
+    )
+    def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[BotMarketplaceRegistration]) -> None:
+        deactivated = 0
+        for registration in queryset:
+            try:
+                registration_deactivate(registration=registration, actor=request.user, request=request)
+                deactivated += 1
+            except PartnerError as exc:
+                self.message_user(request, f"{registration}: {exc}", messages.ERROR)
+        if deactivated:
+            self.message_user(request, f"Deactivated {deactivated} registration(s).", messages.SUCCESS)

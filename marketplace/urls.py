@@ -16,3 +16,6 @@ urlpatterns = [
     # The catalog is the front page.
     path("", RedirectView.as_view(pattern_name="bots:catalog", permanent=False), name="home"),
 ]
+
+handler404 = "marketplace.error_views.not_found"
+handler500 = "marketplace.error_views.server_error"

@@ -8,7 +8,7 @@
    status code and every response body declared by the schema, the declared content type. Reports (JUnit) go to
    TEST_ARTIFACTS_DIR.
 
-Exits non-zero if any run found a failure. Options: --max-examples N (default 20), --seed N.
+Exits non-zero if any run found a failure. Options: --max-examples N (default 10), --seed N.
 """
 
 import argparse
@@ -45,7 +45,7 @@ def _environment() -> dict[str, str]:
     return environment
 
 
-def _database_reset(environment: dict[str, str]) -> None:
+def _database_reset(environment: dict[str, str], log_path: Path) -> None:
     url = environment["DATABASE_URL"]
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -53,7 +53,8 @@ def _database_reset(environment: dict[str, str]) -> None:
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--no-input", "-v0"], cwd=ROOT, env=environment, check=True)
     subprocess.run([*manage, "flush", "--no-input", "-v0"], cwd=ROOT, env=environment, check=True)
-    subprocess.run([*manage, "load_demo"], cwd=ROOT, env=environment, check=True, stdout=subprocess.DEVNULL)
+    with log_path.open("w") as log:
+        subprocess.run([*manage, "load_demo"], cwd=ROOT, env=environment, check=True, stdout=log, stderr=log)
 
 
 def _personas(environment: dict[str, str]) -> dict[str, list[str]]:
@@ -90,7 +91,7 @@ def _server_wait(url: str, process: subprocess.Popen, timeout_s: float = 60) -> 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-examples", type=int, default=20)
+    parser.add_argument("--max-examples", type=int, default=10)
     parser.add_argument("--seed", type=int, default=20261125)
     arguments = parser.parse_args()
 
@@ -98,7 +99,7 @@ def main() -> int:
     artifacts = Path(environment.get("TEST_ARTIFACTS_DIR", ROOT / "test-artifacts")) / "schemathesis"
     shutil.rmtree(artifacts, ignore_errors=True)
     artifacts.mkdir(parents=True)
-    _database_reset(environment)
+    _database_reset(environment, artifacts / "load_demo.log")
     personas = _personas(environment)
 
     port = _free_port()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -196,3 +196,35 @@ def credential_summary(*, user: User) -> list[str]:
         f"{key.get_validation_status_display().lower()}"
         for key in keys
     ]
+
+
+# --- The trader's API and the developer's figures --------------------------------------------------------------------
+
+
+def subscription_own_list(*, user: User) -> QuerySet[Subscription]:
+    """The user's own subscriptions, newest first, with the bot joined (one query for a page, whatever its size).
+
+    A partner account's subscriptions for its marketplace principals (`user_principal_id` set) are left out: they
+    belong to the partner API (docs/partner-api.md), not to the account's own list.
+    """
+    return (
+        Subscription.objects.filter(user=user, user_principal_id__isnull=True)
+        .select_related("bot")
+        .order_by("-started_at", "-pk")
+    )
+
+
+def subscription_own_get(*, user: User, pk: int) -> Subscription:
+    """One of subscription_own_list; raises Http404 for anyone else's and for a principal's."""
+    return get_object_or_404(subscription_own_list(user=user), pk=pk)
+
+
+def bot_subscription_totals(*, bot_ids: list[int]) -> dict[int, int]:
+    """{bot id: its subscriptions ever, any status} for `bot_ids` (missing ids have none): one query."""
+    return dict(
+        Subscription.objects.filter(bot_id__in=bot_ids)
+        .order_by()
+        .values("bot_id")
+        .annotate(count=Count("pk"))
+        .values_list("bot_id", "count")
+    )

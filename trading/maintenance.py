@@ -83,13 +83,17 @@ def subscriptions_expire(*, now: datetime) -> int:
 
 
 def _email_expired(subscription_id: int, reason: str) -> None:
-    subscription = Subscription.objects.select_related("user", "bot").get(pk=subscription_id)
+    subscription = Subscription.objects.select_related("user", "bot", "marketplace_registration__partner").get(
+        pk=subscription_id
+    )
+    if not subscription.contact_email:
+        return
     send_mail(
         f"Your bot “{subscription.instance_name}” has expired",
         f"Your subscription “{subscription.instance_name}” to {subscription.bot.name} has expired: {reason}\n\n"
         "It no longer trades. Subscribe again from the bot's page to keep it running.",
         settings.DEFAULT_FROM_EMAIL,
-        [subscription.user.email],
+        [subscription.contact_email],
         fail_silently=True,
     )
 
@@ -329,6 +333,13 @@ def credentials_validate(*, now: datetime, only_pending: bool = True) -> int:
         outcomes["skipped"],
     )
     return outcomes[V.VALID] + outcomes[V.INVALID]
+
+
+def credential_validate(*, pk: int, now: datetime) -> str:
+    """Check one credential now, as credentials_validate checks each (same verdicts, audit and stops), whatever
+    its status: its owner asked for it. Returns 'valid', 'invalid' or 'skipped' (inactive, deleted, or no verdict
+    from the exchange: see credentials_validate). `now` is the wall clock, for the same reason."""
+    return _credential_validate_one(pk=pk, now=now)
 
 
 def _credential_validate_one(*, pk: int, now: datetime) -> str:

@@ -79,6 +79,12 @@ def credentials_validate(only_pending: bool = True) -> int:
     return maintenance.credentials_validate(now=timezone.now(), only_pending=only_pending)
 
 
+@shared_task(name="trading.credential_validate", ignore_result=True)
+def credential_validate(credential_id: int) -> str:
+    """One credential, on its owner's request (POST /api/v1/credentials/{id}/validate/). Wall clock: see above."""
+    return maintenance.credential_validate(pk=credential_id, now=timezone.now())
+
+
 @shared_task(name="trading.runs_health_check", ignore_result=True)
 def runs_health_check() -> int:
     return len(maintenance.runs_health_check(now=clock.now()))

@@ -62,14 +62,14 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or "non_field_errors": [str(message) for message in messages]}
 
 
-def _body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
+def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
 def api_exception_handler(exc, context):
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]. Returns None (a 500 from Django) for unexpected exceptions only."""
     if isinstance(exc, DOMAIN_ERRORS):
-        return Response(_body("invalid", str(exc), _field_errors(exc)), status=status.HTTP_400_BAD_REQUEST)
+        return Response(error_body("invalid", str(exc), _field_errors(exc)), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -79,10 +79,10 @@ def api_exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        body = _body("invalid", "The request is invalid; see the fields.", _flatten(exc.detail))
+        body = error_body("invalid", "The request is invalid; see the fields.", _flatten(exc.detail))
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
-        body = _body(str(code), str(detail))
+        body = error_body(str(code), str(detail))
     response.data = body
     return response

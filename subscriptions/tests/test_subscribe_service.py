@@ -109,8 +109,12 @@ def test_it_refuses_bad_configs_field_by_field(alice):
         "risk_config.stop_loss_percent",
         "risk_config.max_open_trades",
     }
-    errors = _refused(alice, bot, execution_config={"order_type": "limit"})
-    assert errors == {"execution_config.order_type": ["limit orders are not supported yet; use market"]}
+    errors = _refused(alice, bot, execution_config={"order_type": "stop"})
+    assert errors == {"execution_config.order_type": ["'stop' is not one of ['market', 'limit']"]}
+    errors = _refused(alice, bot, execution_config={"order_type": "limit", "limit_offset_percent": 75})
+    assert errors == {
+        "execution_config.limit_offset_percent": ["75 is greater than or equal to the maximum of 50"]
+    }
     errors = _refused(alice, bot, strategy_config={"fast": "ten", "bogus": 1})
     assert set(errors) == {"strategy_config.fast", "strategy_config.bogus"}
 
@@ -186,7 +190,7 @@ def test_it_refuses_a_bad_update_and_keeps_the_stored_settings(alice):
             subscription=subscription,
             actor=alice,
             strategy_config={"fast": 50},
-            execution_config={"order_type": "limit"},
+            execution_config={"order_type": "stop"},
             risk_config={},
         )
     assert set(caught.value.errors) == {"strategy_config.fast", "execution_config.order_type"}
@@ -212,3 +216,120 @@ def test_it_validates_a_bot_without_a_runnable_version_by_its_schema(alice):
             risk_config={},
         )
     assert set(caught.value.errors) == {"strategy_config.fast"}
+
+
+# --- The settings a partner marketplace's subscription adds (window, period, timeframes, trade mode) --------------
+
+
+@pytest.mark.django_db
+def test_it_subscribes_for_a_window_with_an_evaluation_period_and_extra_timeframes(alice):
+    start = NOW + timedelta(hours=6)
+    subscription = _create(
+        alice,
+        builtin_bot(price_per_month=Decimal("29.00"), is_free=False),
+        started_at=start,
+        expires_at=start + timedelta(days=2),
+        trade_evaluation_period=15,
+        timeframes=["1h", "1d"],
+    )
+    subscription.refresh_from_db()
+    # The window replaces the paid period.
+    assert (subscription.started_at, subscription.expires_at) == (start, start + timedelta(days=2))
+    assert subscription.trade_evaluation_period == 15 and subscription.timeframes == ["1h", "1d"]
+    assert subscription.trade_mode == "Spot" and subscription.user_principal_id is None
+    audit = AuditLog.objects.get(action="subscription.create")
+    assert audit.new_values["started_at"] == start.isoformat()
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_bad_window_period_timeframes_or_trade_mode(alice):
+    bot = builtin_bot()
+    past = {"started_at": NOW - timedelta(days=1), "expires_at": NOW - timedelta(minutes=1)}
+    assert _refused(alice, bot, **past) == {"expires_at": ["The end of the window is already past."]}
+    later = NOW + timedelta(days=2)
+    assert "after its start" in _refused(alice, bot, started_at=later, expires_at=later)["expires_at"][0]
+    for period in (0, -5, 7 * 24 * 60 + 1, True, "15"):
+        assert "trade_evaluation_period" in _refused(alice, bot, trade_evaluation_period=period)
+    assert "No market data for 1d" in _refused(alice, bot, trading_pair="ETH/USDT", timeframes=["1d"])["timeframes"][0]
+    assert _refused(alice, bot, timeframes=["1h", "1h"]) == {"timeframes": ["List each timeframe once."]}
+    assert "timeframes" in _refused(alice, bot, timeframes="1h")
+    assert _refused(alice, bot, trade_mode="Futures") == {
+        "trade_mode": ["Futures trading is not supported yet; only Spot is."]
+    }
+    assert "trade_mode" in _refused(alice, bot, trade_mode="Options")
+    paid = builtin_bot("rsi-reversion", price_per_month=Decimal("9.00"), is_free=False, trial_days=7)
+    assert "trial" in _refused(alice, paid, trial=True, expires_at=NOW + timedelta(days=3))
+
+
+@pytest.mark.django_db
+def test_it_subscribes_a_principal_with_its_partners_key_only(alice, bob):
+    from accounts.tests.factories import UserFactory
+    from bots.tests.factories import BotMarketplaceRegistrationFactory
+
+    bot = builtin_bot()
+    alice.user_principal_id = "rrkah-fqaaa-aaaaa-aaaaq-cai"
+    alice.save()
+    registration = BotMarketplaceRegistrationFactory(bot=bot, partner=bob)
+    other = BotMarketplaceRegistrationFactory(bot=bot, partner=UserFactory())
+    principal = {"user_principal_id": alice.user_principal_id, "marketplace_registration": registration}
+    ExchangeCredentialFactory(user=alice, principal_id=alice.user_principal_id, marketplace_registration=other)
+    errors = _refused(alice, bot, mode="testnet", expires_at=NOW + timedelta(days=1), **principal)
+    assert errors == {"mode": ["Add the principal's Binance testnet API key through the partner API first."]}
+    ExchangeCredential.objects.update(marketplace_registration=registration)
+    subscription = _create(alice, bot, mode="testnet", expires_at=NOW + timedelta(days=1), actor=bob, **principal)
+    assert subscription.marketplace_registration == registration
+    assert AuditLog.objects.get(action="subscription.create").user == bob
+    with pytest.raises(ValueError):
+        _create(alice, bot, mode="testnet", user_principal_id=alice.user_principal_id)
+
+
+@pytest.mark.django_db
+def test_it_changes_the_window_and_period_and_reschedules(alice):
+    subscription = _create(alice, builtin_bot(), expires_at=NOW + timedelta(days=1))
+    Subscription.objects.filter(pk=subscription.pk).update(next_run_at=NOW + timedelta(minutes=40))
+    subscription.refresh_from_db()
+    updated = subscription_update_config(
+        subscription=subscription,
+        actor=alice,
+        strategy_config=subscription.strategy_config,
+        execution_config=subscription.execution_config,
+        risk_config=subscription.risk_config,
+        expires_at=NOW + timedelta(days=5),
+        trade_evaluation_period=60,
+        now=NOW,
+    )
+    subscription.refresh_from_db()
+    assert subscription.expires_at == NOW + timedelta(days=5) and subscription.trade_evaluation_period == 60
+    assert subscription.next_run_at is None and updated.next_run_at is None
+    audit = AuditLog.objects.get(action="subscription.update_config")
+    assert audit.new_values == {"expires_at": (NOW + timedelta(days=5)).isoformat(), "trade_evaluation_period": 60}
+    # Only the window's end moved: the next run time stands.
+    Subscription.objects.filter(pk=subscription.pk).update(next_run_at=NOW + timedelta(minutes=40))
+    subscription_update_config(
+        subscription=subscription,
+        actor=alice,
+        strategy_config=subscription.strategy_config,
+        execution_config=subscription.execution_config,
+        risk_config=subscription.risk_config,
+        expires_at=NOW + timedelta(days=6),
+        now=NOW,
+    )
+    subscription.refresh_from_db()
+    assert subscription.next_run_at == NOW + timedelta(minutes=40)
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_bad_window_change_and_keeps_the_old_one(alice):
+    subscription = _create(alice, builtin_bot(), expires_at=NOW + timedelta(days=1))
+    configs = {"strategy_config": {}, "execution_config": {}, "risk_config": {}}
+    for change, field in (
+        ({"expires_at": NOW - timedelta(hours=1)}, "expires_at"),
+        ({"started_at": NOW + timedelta(days=2)}, "expires_at"),
+        ({"trade_evaluation_period": 0}, "trade_evaluation_period"),
+    ):
+        with pytest.raises(SubscriptionInvalid) as caught:
+            subscription_update_config(subscription=subscription, actor=alice, now=NOW, **configs, **change)
+        assert field in caught.value.errors
+    subscription.refresh_from_db()
+    assert subscription.expires_at == NOW + timedelta(days=1) and subscription.trade_evaluation_period is None
+    assert not AuditLog.objects.filter(action="subscription.update_config").exists()
