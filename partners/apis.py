@@ -57,21 +57,11 @@ NETWORK = OpenApiParameter("network", OpenApiTypes.STR, OpenApiParameter.PATH, e
 
 
 class _PartnerErrors:
-    """Answers the partners app's domain errors in the shared error shape, with their own status (400 or 409).
-
-    OPTIONS is a 405: DRF's metadata would build serializers these views do not have for every method (a 500).
-    """
+    """OPTIONS is a 405: DRF's metadata would build serializers these views do not have for every method (a 500).
+    The partners app's domain errors (400, or 409 for a conflict) reach the shared handler in
+    marketplace.api.exceptions like every app's."""
 
     metadata_class = None
-
-    def handle_exception(self, exc):
-        if isinstance(exc, PartnerError):
-            response = Response(
-                {"error": {"code": exc.code, "message": str(exc), "fields": exc.errors}}, status=exc.status_code
-            )
-            response.exception = True
-            return response
-        return super().handle_exception(exc)
 
 
 # --- The partner's registrations (Api-Key) ---------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Domain errors of the partner marketplace API. Messages are safe to show the partner: they never carry a secret.
 
 `errors` maps a request field to its messages (empty when no one field is to blame); `status_code` is the HTTP
-status the API answers with (partners.apis turns these errors into the shared error shape).
+status the API answers with, and `code` its error code (marketplace.api.exceptions turns these errors into the
+shared error shape).
 """
 
 

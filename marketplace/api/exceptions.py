@@ -14,11 +14,12 @@ from rest_framework.views import exception_handler
 from accounts.exceptions import AccountsError
 from bots.exceptions import BotError
 from bots.sdk import ConfigError
+from partners.exceptions import PartnerError
 from subscriptions.exceptions import SubscriptionError
 from trading.exceptions import TradingError
 
 # Anticipated failures whose messages are written to be shown to the user (see each app's exceptions.py).
-DOMAIN_ERRORS = (AccountsError, BotError, SubscriptionError, TradingError, ConfigError)
+DOMAIN_ERRORS = (AccountsError, BotError, PartnerError, SubscriptionError, TradingError, ConfigError)
 
 
 def _field_errors(exc) -> dict[str, list[str]]:
@@ -69,7 +70,10 @@ def error_body(code: str, message: str, fields: dict[str, list[str]] | None = No
 def api_exception_handler(exc, context):
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]. Returns None (a 500 from Django) for unexpected exceptions only."""
     if isinstance(exc, DOMAIN_ERRORS):
-        return Response(error_body("invalid", str(exc), _field_errors(exc)), status=status.HTTP_400_BAD_REQUEST)
+        # A domain error may name its own status and code (partners.exceptions.CredentialConflict: 409 `conflict`).
+        code = getattr(exc, "code", "invalid")
+        status_code = getattr(exc, "status_code", status.HTTP_400_BAD_REQUEST)
+        return Response(error_body(code, str(exc), _field_errors(exc)), status=status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
