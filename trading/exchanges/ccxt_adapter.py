@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import ccxt
 
+from accounts.models import Exchange
 from accounts.services import ClearCredentials
 from trading import ratelimit
 from trading.engine.orders import CLIENT_ORDER_ID_PARAM, LOOKUP_PARAM, PROTECTIVE_ORDERS
@@ -117,10 +118,14 @@ class CcxtAdapter:
         if order_type == "limit":
             params["timeInForce"] = "GTC"
         return self._create(
-            symbol, lambda: self.client.create_order(symbol, order_type, side.lower(), float(amount), _f(price), params)
+            symbol,
+            lambda: self.client.create_order(symbol, order_type, side.lower(), float(amount), _f(price), params),
+            client_order_id=client_order_id,
         )
 
-    def _create(self, symbol: str, send, *, parse: bool = True) -> OrderResult | None:
+    def _create(
+        self, symbol: str, send, *, parse: bool = True, client_order_id: str | None = None
+    ) -> OrderResult | None:
         """Run an order-creating call: a network error is an unknown outcome, never a reason to resend."""
         ratelimit.acquire(self.exchange_code, self.key_id)
         try:
@@ -132,7 +137,19 @@ class CcxtAdapter:
             raise OrderOutcomeUnknown(f"{type(exc).__name__} while placing the order") from None
         except REJECTIONS as exc:
             raise OrderRejected(_short(exc)) from None
-        return self._result(symbol, order) if parse else None
+        if not parse:
+            return None
+        if order.get("status") is None and client_order_id:
+            # An acknowledgement only (Bybit v5 answers a new order with its ids, no status or fills): read the
+            # order back. If that fails the order exists but its state is unknown: the caller looks it up again.
+            try:
+                found = self.find_order(symbol, client_order_id)
+            except TransientExchangeError:
+                found = None
+            if found is None:
+                raise OrderOutcomeUnknown("The order was acknowledged but could not be read back")
+            return found
+        return self._result(symbol, order)
 
     def create_protective_orders(
         self,
@@ -195,10 +212,9 @@ class CcxtAdapter:
 
     def find_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
         """The order with our client id, or None when the exchange has none. Raises TransientExchangeError."""
-        params = {LOOKUP_PARAM[self.exchange_code]: client_order_id}
         ratelimit.acquire(self.exchange_code, self.key_id)
         try:
-            order = self.client.fetch_order(None, symbol, params)
+            order = self._fetch_by_client_id(symbol, client_order_id)
         except ccxt.OrderNotFound:
             return None
         except AUTH_ERRORS as exc:
@@ -206,6 +222,20 @@ class CcxtAdapter:
         except ccxt.NetworkError as exc:
             raise TransientExchangeError(f"{type(exc).__name__} while looking the order up") from None
         return self._result(symbol, order)
+
+    def _fetch_by_client_id(self, symbol: str, client_order_id: str) -> dict:
+        """ccxt's order by our client id; raises ccxt.OrderNotFound."""
+        params = {LOOKUP_PARAM[self.exchange_code]: client_order_id}
+        if self.exchange_code == Exchange.BYBIT:
+            # ccxt 4.5's bybit.fetch_order(None, ...) sends "orderId=None" and wants params["acknowledged"]: ask
+            # GET /v5/order/realtime by orderLinkId instead (it lists the order whatever its status while it is among
+            # the account's last 500), then GET /v5/order/history for an older one.
+            for fetch in (self.client.fetch_open_orders, self.client.fetch_closed_orders):
+                found = fetch(symbol, None, None, params)
+                if found:
+                    return found[0]
+            raise ccxt.OrderNotFound(f"bybit has no order {client_order_id}")
+        return self.client.fetch_order(None, symbol, params)
 
     def _result(self, symbol: str, order: dict) -> OrderResult:
         base, quote = symbol.split("/")

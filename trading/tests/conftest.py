@@ -1,6 +1,7 @@
-"""Fixtures for engine tests: the fake Binance server, a built-in bot, and a trader's testnet key on it."""
+"""Fixtures for engine tests: the fake Binance and Bybit servers, a built-in bot, and a trader's testnet key."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -9,7 +10,7 @@ from bots.tests.factories import ApprovedBotFactory, BotVersionFactory
 from subscriptions.tests.factories import SubscriptionFactory
 from trading.engine.batch import run_batch
 from trading.scheduler import claim_due
-from trading.testing.fake_exchange import FakeBinance
+from trading.testing.fake_exchange import PROJECT_CANDLE_DIR, FakeBinance, FakeBybit
 
 START = datetime(2021, 5, 1, 0, 0, 30, tzinfo=UTC)
 STRATEGY = {"fast": 5, "slow": 20}
@@ -39,6 +40,42 @@ def fake_binance(settings):
 def alice_key(alice, fake_binance):
     fake_binance.add_account(API_KEY, API_SECRET, {"USDT": "10000"})
     return credential_create(user=alice, exchange="BINANCE", api_key=API_KEY, api_secret=API_SECRET, is_testnet=True)
+
+
+FAKES = {"BINANCE": FakeBinance, "BYBIT": FakeBybit}
+
+
+def replay_dir_for_all_exchanges(tmp_path: Path) -> Path:
+    """A MARKET_DATA_REPLAY_DIR where every faked exchange replays the shipped Binance candles: there are no Bybit
+    candle files, and the fake Bybit server fills on the same candles, so what the engine reads is what it trades."""
+    folder = tmp_path / "candles"
+    folder.mkdir()
+    for code in FAKES:
+        (folder / code.lower()).symlink_to(PROJECT_CANDLE_DIR, target_is_directory=True)
+    return folder
+
+
+@pytest.fixture(params=list(FAKES))
+def fake_exchange(request, settings, tmp_path):
+    """Each test using it runs once per faked exchange (``fake_exchange.code``: "BINANCE", "BYBIT")."""
+    code = request.param
+    with FAKES[code].start() as fake:
+        fake.code = code
+        fake.load_project_candles("BTC/USDT", "1h")
+        fake.load_project_candles("ETH/USDT", "1h")
+        settings.EXCHANGE_API_BASE_URLS = {code: fake.base_url}
+        settings.EXCHANGE_TIMEOUT_MS = 1000
+        settings.MARKET_DATA_REPLAY_DIR = replay_dir_for_all_exchanges(tmp_path)
+        yield fake
+        assert fake.internal_errors == []
+
+
+@pytest.fixture
+def alice_exchange_key(alice, fake_exchange):
+    fake_exchange.add_account(API_KEY, API_SECRET, {"USDT": "10000"})
+    return credential_create(
+        user=alice, exchange=fake_exchange.code, api_key=API_KEY, api_secret=API_SECRET, is_testnet=True
+    )
 
 
 def make_testnet_subscription(owner, bot, **fields):

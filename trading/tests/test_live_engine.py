@@ -1,4 +1,5 @@
-"""Exchange execution against the fake Binance server, through the real ccxt binance class."""
+"""Exchange execution against the fake exchanges, through the real ccxt classes. Tests taking ``fake_exchange`` run
+once against the fake Binance and once against the fake Bybit (conftest.py); the others are Binance's own."""
 
 from collections import Counter
 from datetime import timedelta
@@ -10,7 +11,7 @@ from django.core import mail
 from accounts.models import ExchangeCredential
 from accounts.services import credential_create
 from trading.engine.live import reconcile_orders
-from trading.engine.orders import PROTECTIVE_ORDERS
+from trading.engine.orders import CLIENT_ORDER_ID_PARAM, PROTECTIVE_ORDERS
 from trading.models import Order, PerformanceLog, Trade
 from trading.tests.conftest import API_KEY, START, make_testnet_subscription, run_tick
 
@@ -47,13 +48,13 @@ def _assert_books_match(fake):
             assert order.client_order_id not in ids or order.status in ("SENT", "PENDING", "OPEN", "CANCELLED")
 
 
-def test_it_trades_on_the_exchange_with_signed_requests(alice, sma_bot, fake_binance, alice_key):
-    subscription = make_testnet_subscription(alice, sma_bot)
-    _run_hours(fake_binance, 120)
+def test_it_trades_on_the_exchange_with_signed_requests(alice, sma_bot, fake_exchange, alice_exchange_key):
+    subscription = make_testnet_subscription(alice, sma_bot, exchange_type=fake_exchange.code)
+    _run_hours(fake_exchange, 120)
     orders = Order.objects.filter(subscription=subscription)
     assert orders.filter(status="FILLED").count() >= 4
     assert not orders.exclude(status="FILLED").exists()
-    _assert_books_match(fake_binance)
+    _assert_books_match(fake_exchange)
     buys = orders.filter(side="BUY")
     assert Trade.objects.filter(subscription=subscription).count() == buys.count()
     closed = Trade.objects.filter(subscription=subscription, status="CLOSED")
@@ -66,7 +67,11 @@ def test_it_trades_on_the_exchange_with_signed_requests(alice, sma_bot, fake_bin
     order = buys.first()
     assert order.average_price == _price_at(order.candle_at)
     assert PerformanceLog.objects.filter(subscription=subscription, action="BUY").count() == buys.count()
-    assert all(r.api_key == API_KEY for r in fake_binance.requests(path="/api/v3/order"))
+    sent = fake_exchange.requests(method="POST", path=fake_exchange.order_path)
+    assert sent and all(r.api_key == API_KEY for r in sent)
+    # Our client id went in the exchange's own parameter (newClientOrderId, orderLinkId).
+    client_id_param = CLIENT_ORDER_ID_PARAM[fake_exchange.code]
+    assert sorted(r.params[client_id_param] for r in sent) == sorted(orders.values_list("client_order_id", flat=True))
 
 
 def _price_at(moment):
@@ -77,39 +82,50 @@ def _price_at(moment):
     return Decimal(str(opens[int(moment.timestamp() * 1000)]))
 
 
-def test_it_looks_a_timed_out_order_up_instead_of_sending_it_again(alice, sma_bot, fake_binance, alice_key):
-    subscription = make_testnet_subscription(alice, sma_bot)
-    fake_binance.arm_fault("timeout_after_accept", count=1, delay_s=1.5)
-    _run_hours(fake_binance, 60)
+def test_it_looks_a_timed_out_order_up_instead_of_sending_it_again(alice, sma_bot, fake_exchange, alice_exchange_key):
+    subscription = make_testnet_subscription(alice, sma_bot, exchange_type=fake_exchange.code)
+    fake_exchange.arm_fault("timeout_after_accept", count=1, delay_s=1.5)
+    _run_hours(fake_exchange, 60)
     first = Order.objects.filter(subscription=subscription).order_by("candle_at").first()
     assert first.status == "FILLED" and "RequestTimeout" in first.error
-    assert len(fake_binance.orders(client_order_id=first.client_order_id)) == 1
-    assert len(fake_binance.requests(method="POST", path="/api/v3/order", client_order_id=first.client_order_id)) == 1
+    assert len(fake_exchange.orders(client_order_id=first.client_order_id)) == 1
+    sent = fake_exchange.requests(method="POST", path=fake_exchange.order_path, client_order_id=first.client_order_id)
+    assert len(sent) == 1
     assert Trade.objects.filter(exchange_order_id=first.exchange_order_id).count() == 1
-    _assert_books_match(fake_binance)
+    _assert_books_match(fake_exchange)
 
 
 @pytest.mark.parametrize("fault", ["http_5xx", "http_429"])
-def test_it_marks_an_order_the_exchange_never_took_as_lost(alice, sma_bot, fake_binance, alice_key, fault):
-    subscription = make_testnet_subscription(alice, sma_bot)
-    fake_binance.arm_fault(fault, count=1)
-    _run_hours(fake_binance, 60)
+def test_it_marks_an_order_the_exchange_never_took_as_lost(alice, sma_bot, fake_exchange, alice_exchange_key, fault):
+    subscription = make_testnet_subscription(alice, sma_bot, exchange_type=fake_exchange.code)
+    fake_exchange.arm_fault(fault, count=1)
+    _run_hours(fake_exchange, 60)
     first = Order.objects.filter(subscription=subscription).order_by("candle_at").first()
     assert first.status == "LOST" and first.lookup_attempts == 4
-    assert fake_binance.orders(client_order_id=first.client_order_id) == []
+    assert fake_exchange.orders(client_order_id=first.client_order_id) == []
     assert first.trade is None
     # The next signals trade normally.
     assert Order.objects.filter(subscription=subscription, status="FILLED").exists()
     subscription.refresh_from_db()
     assert subscription.status == "ACTIVE"
-    _assert_books_match(fake_binance)
+    _assert_books_match(fake_exchange)
 
 
-@pytest.mark.parametrize("fault, message", [("insufficient_balance", "insufficient"), ("reject_precision", "LOT_SIZE")])
-def test_it_logs_a_rejected_order_and_goes_on(alice, bob, sma_bot, fake_binance, alice_key, fault, message):
-    subscription = make_testnet_subscription(alice, sma_bot)
-    fake_binance.arm_fault(fault, count=1)
-    _run_hours(fake_binance, 60)
+# The rejection's text, as each exchange words it (the fake sends the exchange's own codes and messages).
+REJECTION_TEXT = {
+    ("BINANCE", "insufficient_balance"): "insufficient",
+    ("BINANCE", "reject_precision"): "LOT_SIZE",
+    ("BYBIT", "insufficient_balance"): "insufficient",
+    ("BYBIT", "reject_precision"): "decimal too long",
+}
+
+
+@pytest.mark.parametrize("fault", ["insufficient_balance", "reject_precision"])
+def test_it_logs_a_rejected_order_and_goes_on(alice, sma_bot, fake_exchange, alice_exchange_key, fault):
+    message = REJECTION_TEXT[(fake_exchange.code, fault)]
+    subscription = make_testnet_subscription(alice, sma_bot, exchange_type=fake_exchange.code)
+    fake_exchange.arm_fault(fault, count=1)
+    _run_hours(fake_exchange, 60)
     first = Order.objects.filter(subscription=subscription).order_by("candle_at").first()
     assert first.status == "REJECTED" and message.lower() in first.error.lower()
     subscription.refresh_from_db()
@@ -118,13 +134,17 @@ def test_it_logs_a_rejected_order_and_goes_on(alice, bob, sma_bot, fake_binance,
     assert message.lower() in " ".join(log.signal_data["notes"]).lower()
 
 
-def test_it_stops_the_subscription_and_tells_the_owner_when_the_key_is_refused(alice, sma_bot, fake_binance):
-    fake_binance.add_account(API_KEY, "another-secret-entirely-0123456789", {"USDT": "10000"})
+def test_it_stops_the_subscription_and_tells_the_owner_when_the_key_is_refused(alice, sma_bot, fake_exchange):
+    fake_exchange.add_account(API_KEY, "another-secret-entirely-0123456789", {"USDT": "10000"})
     credential_create(
-        user=alice, exchange="BINANCE", api_key=API_KEY, api_secret="wrong-secret-0123456789abcdef", is_testnet=True
+        user=alice,
+        exchange=fake_exchange.code,
+        api_key=API_KEY,
+        api_secret="wrong-secret-0123456789abcdef",
+        is_testnet=True,
     )
-    subscription = make_testnet_subscription(alice, sma_bot)
-    _run_hours(fake_binance, 3)
+    subscription = make_testnet_subscription(alice, sma_bot, exchange_type=fake_exchange.code)
+    _run_hours(fake_exchange, 3)
     subscription.refresh_from_db()
     credential = ExchangeCredential.objects.get()
     assert subscription.status == "ERROR" and "refused your API key" in subscription.status_reason
@@ -220,14 +240,17 @@ def test_it_never_duplicates_or_loses_an_order_under_random_faults(alice, bob, s
 
 
 def test_it_checks_the_stop_loss_and_take_profit_each_run_where_the_exchange_holds_none(
-    alice, sma_bot, fake_binance, alice_key, monkeypatch
+    alice, sma_bot, fake_exchange, alice_exchange_key, monkeypatch
 ):
-    # As for an exchange without protective orders (Kraken, HTX ... today): the engine's per-run check.
+    # Bybit holds none for the engine; Binance is made to look like Kraken, HTX ... today: the per-run check.
     monkeypatch.delitem(PROTECTIVE_ORDERS, "BINANCE")
     subscription = make_testnet_subscription(
-        alice, sma_bot, risk_config={"stop_loss_percent": 1, "take_profit_percent": 1.5}
+        alice,
+        sma_bot,
+        exchange_type=fake_exchange.code,
+        risk_config={"stop_loss_percent": 1, "take_profit_percent": 1.5},
     )
-    _run_hours(fake_binance, 120)
+    _run_hours(fake_exchange, 120)
     exits = Order.objects.filter(subscription=subscription, purpose__in=["STOP_LOSS", "TAKE_PROFIT"])
     assert exits.filter(status="FILLED").exists()
     for order in exits:
@@ -237,15 +260,19 @@ def test_it_checks_the_stop_loss_and_take_profit_each_run_where_the_exchange_hol
         ).exists()
     trade = exits.first().trade
     assert trade.stop_loss_price == (trade.entry_price * Decimal("0.99")).quantize(Decimal("1e-8"))
-    _assert_books_match(fake_binance)
+    # Every order on the exchange is a plain market order: nothing rests there between runs.
+    assert {order.type for order in fake_exchange.orders()} == {"MARKET"}
+    _assert_books_match(fake_exchange)
 
 
 LIMIT = {"order_type": "limit", "limit_offset_percent": 0.3, "limit_expiry_candles": 1}
 
 
-def test_it_places_limit_orders_and_cancels_those_not_filled_by_the_next_run(alice, sma_bot, fake_binance, alice_key):
-    subscription = make_testnet_subscription(alice, sma_bot, execution_config=LIMIT)
-    _run_hours(fake_binance, 150)
+def test_it_places_limit_orders_and_cancels_those_not_filled_by_the_next_run(
+    alice, sma_bot, fake_exchange, alice_exchange_key
+):
+    subscription = make_testnet_subscription(alice, sma_bot, exchange_type=fake_exchange.code, execution_config=LIMIT)
+    _run_hours(fake_exchange, 150)
     orders = Order.objects.filter(subscription=subscription)
     assert set(orders.values_list("order_type", flat=True)) == {"limit"}
     filled, cancelled = orders.filter(status="FILLED"), orders.filter(status="CANCELLED")
@@ -262,7 +289,7 @@ def test_it_places_limit_orders_and_cancels_those_not_filled_by_the_next_run(ali
         log = PerformanceLog.objects.get(subscription=subscription, timestamp=order.expires_at, action="HOLD")
         assert "expired unfilled" in " ".join(log.signal_data["notes"])
     assert Trade.objects.filter(subscription=subscription).count() == filled.filter(side="BUY").count()
-    _assert_books_match(fake_binance)
+    _assert_books_match(fake_exchange)
 
 
 def test_it_keeps_the_filled_part_of_a_limit_order_and_cancels_the_rest(alice, sma_bot, fake_binance, alice_key):

@@ -61,3 +61,26 @@ def make_binance_client(base_url: str, api_key: str, secret: str, **options: obj
     exchange.options.update(extra_options)
     rebase_urls(exchange, base_url)
     return exchange
+
+
+def make_bybit_client(base_url: str, api_key: str, secret: str, **options: object) -> ccxt.bybit:
+    """The real ``ccxt.bybit`` with every REST URL re-rooted at ``base_url``, configured as the engine's factory
+    configures it (``trading.exchanges.ccxt_factory.SPOT_OPTIONS["bybit"]``): spot markets only, so
+    ``load_markets()`` is ``GET /v5/market/instruments-info?category=spot`` plus, with a key, ccxt's
+    ``GET /v5/asset/coin/query-info``. ``enableRateLimit=True``, ``timeout`` 5000 ms; ``**options`` as for
+    :func:`make_binance_client`."""
+    from trading.exchanges.ccxt_factory import SPOT_OPTIONS
+
+    extra_options = dict(options.pop("options", None) or {})  # type: ignore[call-overload]
+    config: dict[str, object] = {
+        "apiKey": api_key,
+        "secret": secret,
+        "enableRateLimit": True,
+        "timeout": DEFAULT_TIMEOUT_MS,
+        **options,
+    }
+    exchange = ccxt.bybit(config)  # type: ignore[arg-type]
+    exchange.options.update(SPOT_OPTIONS["bybit"])
+    exchange.options.update(extra_options)
+    rebase_urls(exchange, base_url)
+    return exchange

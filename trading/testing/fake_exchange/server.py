@@ -1,4 +1,6 @@
-"""``FakeBinance``: a local HTTP server that answers like Binance's spot REST API, for tests driving real ccxt.
+"""``FakeExchange``: a local HTTP server that answers like an exchange's spot REST API, for tests driving real
+ccxt. ``FakeBinance`` speaks Binance's API (``binance_api.py``), ``FakeBybit`` Bybit's v5 (``bybit_api.py``); both
+share the books, candles, fills (``state.py``) and fault injection (``faults.py``).
 
 Start one per test (it binds 127.0.0.1 on an ephemeral port and serves from a daemon thread)::
 
@@ -15,23 +17,23 @@ affects the next request. All state changes happen under one lock; a stalled rep
 from __future__ import annotations
 
 import copy
-import hashlib
-import hmac
 import json
 import logging
 import threading
 import traceback
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
-from . import errors
-from .endpoints import ROUTES, TRADING_PATHS
-from .faults import Fault, FaultInjector
+from .binance_api import BinanceApi
+from .bybit_api import BybitApi
+from .faults import FaultInjector
 from .markets import MarketSpec, default_markets
-from .records import Account, Balance, Order
+from .protocol import ExchangeApi, Reply
+from .records import Balance, Order
 from .state import ExchangeState
 
 log = logging.getLogger(__name__)
@@ -42,10 +44,11 @@ PROJECT_CANDLE_DIR = Path(__file__).resolve().parents[3] / "data" / "candles" / 
 
 @dataclass
 class RequestRecord:
-    """One request as the server saw it. ``params`` excludes ``signature``; ``client_order_id`` is the
-    ``newClientOrderId`` (POST) or ``origClientOrderId`` (GET/DELETE) sent, if any; ``status`` is the HTTP
-    status replied (0: no reply, a ``timeout_after_accept`` fault); ``error_code`` Binance's code on errors;
-    ``fault`` the injected fault's kind."""
+    """One request as the server saw it. ``params`` excludes the signature; ``client_order_id`` is the client id
+    sent, if any (Binance: ``newClientOrderId`` on POST, ``origClientOrderId`` on GET/DELETE; Bybit:
+    ``orderLinkId``); ``status`` is the HTTP status replied (0: no reply, a ``timeout_after_accept`` fault);
+    ``error_code`` the exchange's code on errors (Binance's negative codes, Bybit's ``retCode``); ``fault`` the
+    injected fault's kind."""
 
     seq: int
     method: str
@@ -57,19 +60,6 @@ class RequestRecord:
     status: int = 0
     error_code: int | None = None
     fault: str | None = None
-
-
-@dataclass
-class _Reply:
-    status: int = 200
-    body: object = None  # JSON-able, or str for a non-JSON body
-    headers: dict[str, str] = field(default_factory=dict)
-    hang_s: float = 0.0  # stall this long, then close without replying
-    drop: bool = False  # close without replying
-
-
-def _strip_signature(raw: str) -> str:
-    return "&".join(part for part in raw.split("&") if part and not part.startswith("signature="))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -89,13 +79,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("PUT")
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature of the base class
-        log.debug("fake binance: " + format, *args)
+        log.debug(f"fake {self.server.fake.api.name}: " + format, *args)
 
     def _serve(self, method: str) -> None:
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw_body = self.rfile.read(length).decode() if length else ""
-        reply = self.server.fake._dispatch(method, url.path, url.query, raw_body, self.headers.get("X-MBX-APIKEY"))
+        reply = self.server.fake._dispatch(method, url.path, url.query, raw_body, self.headers)
         if reply.hang_s:
             # the client gives up first; wake early if the server is stopping
             self.server.fake._stopping.wait(reply.hang_s)
@@ -119,19 +109,24 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
 
-    def __init__(self, address: tuple[str, int], fake: FakeBinance) -> None:
+    def __init__(self, address: tuple[str, int], fake: FakeExchange) -> None:
         self.fake = fake
         super().__init__(address, _Handler)
 
 
-class FakeBinance:
-    """A fake Binance spot exchange. See the package README for what it emulates and the fault list.
+class FakeExchange:
+    """A fake spot exchange; subclasses choose the API it speaks (:class:`FakeBinance`, :class:`FakeBybit`).
 
     ``markets`` defaults to BTCUSDT and ETHUSDT with Binance's real filters; ``candles`` maps
     ``(symbol, interval)`` to a CSV path; ``now_ms`` sets the clock (default: the second candle of the first
-    series loaded, i.e. one closed candle and one in progress). ``client_id_policy`` is ``"binance"`` (a
-    ``newClientOrderId`` is refused only while an order with it is open) or ``"strict"`` (never reusable).
+    series loaded, i.e. one closed candle and one in progress). ``client_id_policy``: ``"binance"`` (a client id
+    is refused only while an order with it is open) or ``"strict"`` (never reusable); each exchange has its default.
     """
+
+    api_class: type[ExchangeApi] = ExchangeApi
+    #: the order-creating endpoint, where ``arm_fault`` aims by default
+    order_path = ""
+    default_client_id_policy = "binance"
 
     def __init__(
         self,
@@ -139,13 +134,16 @@ class FakeBinance:
         markets: list[MarketSpec] | None = None,
         candles: dict[tuple[str, str], str | Path] | None = None,
         now_ms: int | None = None,
-        client_id_policy: str = "binance",
+        client_id_policy: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.lock = threading.RLock()
+        self.api = self.api_class()
         self.state = ExchangeState(
-            markets if markets is not None else default_markets(), now_ms=now_ms, client_id_policy=client_id_policy
+            markets if markets is not None else default_markets(),
+            now_ms=now_ms,
+            client_id_policy=client_id_policy or self.default_client_id_policy,
         )
         self.faults = FaultInjector()
         self.internal_errors: list[str] = []
@@ -160,16 +158,19 @@ class FakeBinance:
     # --- lifecycle ---
 
     @classmethod
-    def start(cls, **kwargs: object) -> FakeBinance:
+    def start(cls, **kwargs: object) -> FakeExchange:
         """Create a server (same arguments as the constructor) and start serving; returns it."""
         return cls(**kwargs).serve()  # type: ignore[arg-type]
 
-    def serve(self) -> FakeBinance:
+    def serve(self) -> FakeExchange:
         if self._server is None:
             self._stopping.clear()
             self._server = _Server(self._address, self)
             self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-binance", daemon=True
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"fake-{self.api.name}",
+                daemon=True,
             )
             self._thread.start()
         return self
@@ -185,7 +186,7 @@ class FakeBinance:
             self._thread.join(timeout=5)
         self._server = self._thread = None
 
-    def __enter__(self) -> FakeBinance:
+    def __enter__(self) -> FakeExchange:
         return self.serve()
 
     def __exit__(self, *exc: object) -> None:
@@ -195,7 +196,7 @@ class FakeBinance:
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>`` (no trailing slash); give it to :func:`make_binance_client`."""
         if self._server is None:
-            raise RuntimeError("FakeBinance is not serving; call serve() or use FakeBinance.start()")
+            raise RuntimeError(f"{type(self).__name__} is not serving; call serve() or use .start()")
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
@@ -265,11 +266,14 @@ class FakeBinance:
         kind: str,
         *,
         method: str | None = "POST",
-        path: str | None = "/api/v3/order",
+        path: str | None = "",
         count: int = 1,
         **options: object,
     ) -> None:
-        """Fail the next ``count`` requests matching ``method`` + ``path`` with fault ``kind`` (see faults.py)."""
+        """Fail the next ``count`` requests matching ``method`` + ``path`` with fault ``kind`` (see faults.py).
+        ``path`` defaults to the exchange's order-creating endpoint (``order_path``); None matches any path."""
+        if path == "":
+            path = self.order_path
         with self.lock:
             self.faults.arm(kind, method=method, path=path, count=count, **options)
 
@@ -324,107 +328,55 @@ class FakeBinance:
 
     # --- request handling (called from handler threads) ---
 
-    def _dispatch(self, method: str, path: str, raw_query: str, raw_body: str, api_key: str | None) -> _Reply:
-        params = dict(parse_qsl(raw_query, keep_blank_values=True))
-        params.update(parse_qsl(raw_body, keep_blank_values=True))
+    def _dispatch(self, method: str, path: str, raw_query: str, raw_body: str, headers: Mapping[str, str]) -> Reply:
+        request = self.api.parse(method, path, raw_query, raw_body, headers)
         with self.lock:
             record = RequestRecord(
                 seq=len(self._log) + 1,
                 method=method,
                 path=path,
-                params={k: v for k, v in params.items() if k != "signature"},
-                api_key=api_key,
-                client_order_id=params.get("newClientOrderId")
-                or params.get("origClientOrderId")
-                or params.get("listClientOrderId"),
+                params=dict(request.params),
+                api_key=request.api_key,
+                client_order_id=request.client_order_id,
                 server_time_ms=self.state.now_ms,
             )
             self._log.append(record)
             fault = self.faults.pick(method, path)
             record.fault = fault.kind if fault else None
             try:
-                reply = self._execute(method, path, params, raw_query, raw_body, api_key, fault)
-            except errors.BinanceError as exc:
-                reply = _Reply(exc.http_status, exc.body())
-            except Exception:  # a bug in the fake: answer like Binance's internal error, keep the trace for tests
-                trace = traceback.format_exc()
-                self.internal_errors.append(trace)
-                log.error("fake binance internal error on %s %s\n%s", method, path, trace)
-                reply = _Reply(500, {"code": -1000, "msg": "An unknown error occurred while processing the request."})
+                reply = self.api.handle(self.state, request, fault)
+            except Exception as exc:
+                rejection = self.api.error_reply(self.state, exc)
+                if rejection is None:
+                    # a bug in the fake: answer like the exchange's internal error, keep the trace for tests
+                    trace = traceback.format_exc()
+                    self.internal_errors.append(trace)
+                    log.error("fake %s internal error on %s %s\n%s", self.api.name, method, path, trace)
+                    rejection = self.api.internal_error_reply()
+                reply = rejection
             record.status = 0 if (reply.hang_s or reply.drop) else reply.status
-            if isinstance(reply.body, dict) and isinstance(reply.body.get("code"), int) and reply.status >= 400:
-                record.error_code = reply.body["code"]
+            record.error_code = self.api.error_code(reply)
             return reply
 
-    def _execute(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, str],
-        raw_query: str,
-        raw_body: str,
-        api_key: str | None,
-        fault: Fault | None,
-    ) -> _Reply:
-        # gateway-level faults come before anything else, as a rate limiter or load balancer would
-        if fault and fault.kind == "http_429":
-            return _Reply(429, errors.TOO_MANY_REQUESTS.body(), {"Retry-After": str(fault.options["retry_after"])})
-        if fault and fault.kind == "http_5xx" and not fault.executes_request:
-            return self._reply_5xx(fault)
-        route = ROUTES.get((method, path))
-        if route is None:
-            raise errors.BinanceError(-1020, errors.not_supported(f"{method} {path}").msg, 404)
-        endpoint, signed = route
-        account = self._authenticate(method, path, params, raw_query, raw_body, api_key) if signed else None
-        if fault and fault.kind == "insufficient_balance":
-            raise errors.insufficient_balance()
-        if fault and fault.kind == "reject_precision":
-            if fault.options["filter"] == "precision":
-                raise errors.too_much_precision("quantity")
-            raise errors.filter_failure(str(fault.options["filter"]))
-        body = endpoint(self.state, account, params)
-        if fault and fault.kind == "timeout_after_accept":
-            if fault.options["mode"] == "drop":
-                return _Reply(drop=True)
-            return _Reply(hang_s=float(fault.options["delay_s"]))  # type: ignore[arg-type]
-        if fault and fault.kind == "http_5xx":
-            return self._reply_5xx(fault)
-        return _Reply(200, body)
 
-    @staticmethod
-    def _reply_5xx(fault: Fault) -> _Reply:
-        status = int(fault.options["status"])  # type: ignore[call-overload]
-        # a proxy's plain-text page: with no Binance error code in it, ccxt maps the status itself
-        return _Reply(status, f"{status} Service Unavailable.")
+class FakeBinance(FakeExchange):
+    """A fake Binance spot exchange. See the package README for what it emulates and the fault list.
 
-    def _authenticate(
-        self, method: str, path: str, params: dict[str, str], raw_query: str, raw_body: str, api_key: str | None
-    ) -> Account:
-        """Binance's SIGNED check: known key, ``timestamp`` present, ``signature`` = HMAC-SHA256(secret,
-        query string + body, without the signature itself), lower/upper-case hex accepted.
+    ``client_id_policy`` is ``"binance"`` (a ``newClientOrderId`` is refused only while an order with it is open,
+    Binance's rule) or ``"strict"`` (never reusable).
+    """
 
-        The ``timestamp``/``recvWindow`` window is NOT checked: the server clock is simulated while ccxt signs
-        with the wall clock."""
-        if not api_key:
-            raise errors.api_key_format_invalid()
-        account = self.state.accounts.get(api_key)
-        if account is None:
-            raise errors.invalid_api_key()
-        if not params.get("timestamp"):
-            raise errors.mandatory_param("timestamp")
-        signature = params.get("signature")
-        if not signature:
-            raise errors.mandatory_param("signature")
-        payload = _strip_signature(raw_query) + _strip_signature(raw_body)
-        expected = hmac.new(account.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
-            raise errors.bad_signature()
-        if not account.restrictions.get("enableReading", True):
-            raise errors.invalid_api_key()
-        if (
-            method in ("POST", "DELETE")
-            and path in TRADING_PATHS
-            and not account.restrictions.get("enableSpotAndMarginTrading", False)
-        ):
-            raise errors.invalid_api_key()
-        return account
+    api_class = BinanceApi
+    order_path = "/api/v3/order"
+
+
+class FakeBybit(FakeExchange):
+    """A fake Bybit v5 spot exchange (unified trading account), on the same core as :class:`FakeBinance`.
+
+    Market symbols are the same ids (``BTCUSDT``). ``orderLinkId`` is never reusable (Bybit's rule), so
+    ``client_id_policy`` defaults to ``"strict"``. See ``bybit_api.py`` and the README for what it emulates.
+    """
+
+    api_class = BybitApi
+    order_path = "/v5/order/create"
+    default_client_id_policy = "strict"
