@@ -7,6 +7,7 @@ which another process cannot open. The run still goes through the broker and the
 CELERY_TASK_ALWAYS_EAGER. On MariaDB + Redis (CI), trading/tests/e2e shows the subprocess form.
 """
 
+import kombu.pools
 import pytest
 from django.db import connections
 from django.urls import reverse
@@ -19,17 +20,25 @@ from marketplace.tests.pages import builtin_bot
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
 
+def _pools_reset() -> None:
+    """Close every kombu pool and let the app build fresh ones for its current broker on next use.
+
+    The worker thread closes the pools it used when it stops, and the kombu pools are process-wide: without this,
+    a later test that publishes to the project's broker acquires a closed pool ("Acquire on closed pool")."""
+    kombu.pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
-def celery_broker(monkeypatch):
+def celery_broker():
     """Send tasks to kombu's in-memory broker instead of running them eagerly."""
     saved = {name: celery_app.conf[name] for name in ("task_always_eager", "broker_url")}
     celery_app.conf.update(task_always_eager=False, broker_url="memory://")
-    # Fresh connection and producer pools for the in-memory broker; the project's own come back afterwards.
-    monkeypatch.setattr(celery_app, "_pool", None)
-    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
+    _pools_reset()
     yield
-    celery_app.pool.force_close_all()
     celery_app.conf.update(saved)
+    _pools_reset()
 
 
 @pytest.fixture
