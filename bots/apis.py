@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from accounts.selectors import review_own_list
 from bots import selectors
+from bots.backtest_summary import bot_backtest
 from bots.exceptions import ReviewNotAllowed
 from bots.filters import BotCatalogFilter
 from bots.models import BotReview
@@ -64,6 +65,8 @@ class BotDetailApi(generics.RetrieveAPIView):
     def get_object(self):
         bot = selectors.bot_get_for_page(slug=self.kwargs["slug"], viewer=self.request.user)
         bot.version_history = selectors.bot_versions(bot=bot)
+        bot.backtest = bot_backtest(bot)
+        bot.recent_performance = selectors.bot_recent_performance(bot=bot)
         return bot
 
 

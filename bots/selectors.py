@@ -23,7 +23,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from bots.models import Bot, BotReview, BotVersion
+from bots.models import Bot, BotPerformance, BotReview, BotVersion
 from subscriptions.models import Subscription
 from trading.models import Trade
 
@@ -122,6 +122,11 @@ def bot_get_for_page(*, slug: str, viewer) -> Bot:
 
 def bot_versions(*, bot: Bot) -> QuerySet[BotVersion]:
     return BotVersion.objects.filter(bot=bot).order_by("-created_at", "-pk")
+
+
+def bot_recent_performance(*, bot: Bot, days: int = 30) -> list[BotPerformance]:
+    """The bot's last `days` daily snapshots (trading.maintenance.bot_statistics_refresh), oldest first."""
+    return list(reversed(BotPerformance.objects.filter(bot=bot).order_by("-date")[:days]))
 
 
 def bot_reviews(*, bot: Bot) -> QuerySet[BotReview]:

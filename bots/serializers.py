@@ -9,7 +9,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from bots.models import Bot, BotCategory, BotReview, BotVersion
+from bots.models import Bot, BotCategory, BotPerformance, BotReview, BotVersion
 from bots.services import REVIEW_TEXT_MAX
 from marketplace.api.schema import NamedChoiceField
 
@@ -85,13 +85,48 @@ class BotVersionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class BotBacktestSerializer(serializers.Serializer):
+    """The backtest on the bot's page (bots.backtest_summary.bot_backtest): the platform's own run of the version
+    subscribers get, on shipped candles, with its default config. `stats` as `manage.py backtest` prints them."""
+
+    market = serializers.CharField(read_only=True)
+    config = serializers.DictField(read_only=True, allow_null=True)
+    stats = serializers.SerializerMethodField()
+    unavailable = serializers.CharField(read_only=True, help_text="Why there is no result; empty when there is.")
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_stats(self, summary) -> dict | None:
+        return summary.result["stats"] if summary.result else None
+
+
+class BotDailyPerformanceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BotPerformance
+        fields = ["date", "total_trades", "winning_trades", "total_pnl", "win_rate", "max_drawdown"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "win_rate": {"help_text": "A fraction (0.55 = 55 %)."},
+            "max_drawdown": {"help_text": "A fraction of the peak equity that day (docs/statistics.md)."},
+        }
+
+
 class BotDetailSerializer(BotSerializer):
-    """A bot's page: the shared fields, its config schema and defaults, and `versions` (set by the API view)."""
+    """A bot's page: the shared fields, its config schema and defaults, `versions`, its backtest and the last 30
+    daily snapshots of its subscribers' results (all three set by the API view)."""
 
     versions = BotVersionSerializer(many=True, read_only=True, source="version_history")
+    backtest = BotBacktestSerializer(read_only=True)
+    daily_performance = BotDailyPerformanceSerializer(many=True, read_only=True, source="recent_performance")
 
     class Meta(BotSerializer.Meta):
-        fields = [*BotSerializer.Meta.fields, "config_schema", "default_config", "versions"]
+        fields = [
+            *BotSerializer.Meta.fields,
+            "config_schema",
+            "default_config",
+            "versions",
+            "backtest",
+            "daily_performance",
+        ]
         read_only_fields = fields
 
 

@@ -132,7 +132,7 @@ def test_its_query_counts_do_not_grow_with_rows(client):
     BotVersionFactory.create_batch(27, bot=bot)
     BotReviewFactory.create_batch(27, bot=bot)
     ApprovedBotFactory.create_batch(27)
-    assert [_count_queries(client, url) for url in urls] == few == [2, 2, 3, 2]
+    assert [_count_queries(client, url) for url in urls] == few == [2, 4, 3, 2]
 
 
 @pytest.mark.django_db
@@ -182,3 +182,40 @@ def test_it_refuses_writes_to_the_read_endpoints(client, alice):
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
     assert Bot.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_shows_a_bots_backtest_and_daily_results(client):
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from bots.backtest import run_backtest
+    from bots.builtin.sma_crossover import SmaCrossover
+    from bots.sdk import Candles
+    from bots.tests.factories import BotPerformanceFactory
+    from marketplace.tests.pages import builtin_bot
+
+    cache.clear()
+    bot = builtin_bot("sma-crossover")
+    BotPerformanceFactory(bot=bot, date="2026-11-01", total_trades=4, winning_trades=3)
+    BotPerformanceFactory(bot=bot, date="2026-11-02", total_trades=6, winning_trades=3)
+    body = client.get(reverse("api:bot-detail", args=[bot.slug])).json()
+
+    candles = Candles.from_csv(Path(settings.BASE_DIR) / "data" / "candles" / "binance" / "BTC_USDT-1h.csv")
+    expected = run_backtest(SmaCrossover, candles, config=SmaCrossover.validate_config(None)).to_json()["stats"]
+    assert body["backtest"]["market"] == "Binance BTC/USDT, 1h candles"
+    assert body["backtest"]["stats"] == expected and expected["trades"] > 0
+    assert [(day["date"], day["total_trades"]) for day in body["daily_performance"]] == [
+        ("2026-11-01", 4),
+        ("2026-11-02", 6),
+    ]
+
+
+@pytest.mark.django_db
+def test_it_says_why_a_bot_without_a_runnable_version_has_no_backtest(client):
+    bot = ApprovedBotFactory()
+    body = client.get(reverse("api:bot-detail", args=[bot.slug])).json()
+    assert body["backtest"]["stats"] is None
+    assert body["backtest"]["unavailable"] == "No version of this bot has passed validation yet."
+    assert body["daily_performance"] == []
