@@ -1,8 +1,8 @@
 """Protective orders: a position's stop loss and take profit resting on the exchange itself, so the position is
 protected between runs, where the exchange supports it (`orders.PROTECTIVE_ORDERS`; Binance: one OCO).
 
-Life of a protection, every step through the order intents of `live.py` (stored first, claimed, looked up by client
-id on an unknown outcome, never resent):
+Life of a protection, every step through the order intents of `exchange_orders.py` (stored first, claimed, looked
+up by client id on an unknown outcome, never resent):
 - `protect`: a position without one gets its legs (purpose STOP_LOSS, type "stop"; purpose TAKE_PROFIT, type
   "limit") after its entry filled, or after a partial exit left a rest. A refusal is logged; the engine's per-run
   check then guards the position instead.
@@ -22,6 +22,7 @@ from django.db import transaction
 
 from bots.backtest.settings import LIMIT, MARKET, RiskSettings
 from subscriptions.models import Subscription
+from trading.engine import exchange_orders
 from trading.engine.orders import ORDER_LIST, PROTECTIVE_ORDERS, STOP_LOSS_LEG, TAKE_PROFIT_LEG, client_order_id
 from trading.exceptions import OrderOutcomeUnknown, OrderRejected
 from trading.exchanges.base import MarketRules
@@ -54,29 +55,27 @@ def is_protected(subscription: Subscription) -> bool:
 
 def settle(outcome, *, subscription: Subscription, adapter: CcxtAdapter) -> None:
     """Record what the exchange did with resting protective legs since the last run."""
-    from trading.engine import live
 
     for leg in _legs(subscription).filter(status=Order.Status.OPEN):
         result = adapter.find_order(subscription.trading_pair, leg.client_order_id)
         if result is None or not (result.is_final or result.filled > 0):
             continue
-        leg = live.order_record_result(order_id=leg.pk, result=result)
+        leg = exchange_orders.order_record_result(order_id=leg.pk, result=result)
         if leg.status == Order.Status.FILLED:
-            live._note(outcome, leg, leg.purpose)
+            exchange_orders.outcome_note(outcome, leg, leg.purpose)
 
 
 def release(outcome, *, subscription: Subscription, adapter: CcxtAdapter, risk: RiskSettings) -> bool:
     """Cancel the position's protective legs before the bot's own exit. True when none may act any more (the
     caller re-reads the trade: a leg may have closed it first). Raises TransientExchangeError when a leg's state
     cannot be known now: the run is retried rather than risk two exits."""
-    from trading.engine import live
 
     legs = list(_legs(subscription))
     for leg in legs:
         if leg.status == Order.Status.OPEN:
             # Cancelling one leg of an OCO cancels the list; the second cancel finds nothing open and reads the
             # leg back instead, which records it as the exchange has it.
-            live.order_cancel(order=leg, adapter=adapter, risk=risk)
+            exchange_orders.order_cancel(order=leg, adapter=adapter, risk=risk)
     remaining = list(_legs(subscription))
     if remaining:
         raise TransientExchangeError(
@@ -97,7 +96,6 @@ def protect(
     risk: RiskSettings,
 ) -> None:
     """Place the open position's stop loss / take profit on the exchange, if it supports them and it has none."""
-    from trading.engine import live
 
     if not supported(subscription) or (risk.stop_loss_pct is None and risk.take_profit_pct is None):
         return
@@ -108,7 +106,7 @@ def protect(
     amount = quantize_down(min(trade.quantity, free_base), rules.amount_step)
     stop = quantize_down(trade.stop_loss_price, rules.price_step) if trade.stop_loss_price else None
     target = _round_up(trade.take_profit_price, rules.price_step) if trade.take_profit_price else None
-    if amount <= 0 or live._check_minimums(rules, amount, stop or target):
+    if amount <= 0 or exchange_orders.minimums_problem(rules, amount, stop or target):
         outcome.notes.append("No protective order: the position is below the market's minimums.")
         return
     legs = _intents(subscription, trade, run_at, amount, stop, target, rules)
@@ -142,7 +140,7 @@ def protect(
     for leg in legs:
         # Read back by client id (also what settles an unknown outcome: found -> recorded, else looked up again).
         leg.refresh_from_db()
-        live.order_resolve(order=leg, adapter=adapter)
+        exchange_orders.order_resolve(order=leg, adapter=adapter)
 
 
 def _intents(subscription, trade, run_at, amount, stop, target, rules) -> list[Order]:
