@@ -5,6 +5,7 @@ import json
 from django import forms
 
 from bots.exceptions import BotConfigInvalid, BotError, UploadRejected
+from bots.json_text import json_object_parse
 from bots.models import Bot, BotCategory
 from bots.uploads import CODE_MAX_BYTES, MODEL_EXTENSIONS, MODEL_MAX_BYTES
 
@@ -24,18 +25,10 @@ class JSONObjectField(forms.CharField):
     widget = forms.Textarea(attrs={"rows": 10, "spellcheck": "false", "class": "code"})
 
     def to_python(self, value):
-        text = super().to_python(value)
-        if not text:
-            return {}
         try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise forms.ValidationError(
-                f"Not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
-            ) from None
-        if not isinstance(parsed, dict):
-            raise forms.ValidationError("Give a JSON object: {...}.")
-        return parsed
+            return json_object_parse(super().to_python(value) or "")
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
 
     def prepare_value(self, value):
         return json.dumps(value, indent=2) if isinstance(value, dict) else value

@@ -3,12 +3,12 @@
 Input serializers only check types; bots.services validates the rest (uploads, config schemas, review rules).
 """
 
-import json
 from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from bots.json_text import json_object_parse
 from bots.models import Bot, BotCategory, BotPerformance, BotReview, BotVersion
 from bots.services import REVIEW_TEXT_MAX
 from marketplace.api.schema import NamedChoiceField
@@ -175,17 +175,10 @@ class JSONObjectTextField(serializers.Field):
             return data
         if not isinstance(data, str):
             raise serializers.ValidationError("Give a JSON object as text: {...}.")
-        if not data.strip():
-            return {}
         try:
-            parsed = json.loads(data)
-        except json.JSONDecodeError as error:
-            raise serializers.ValidationError(
-                f"Not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
-            ) from None
-        if not isinstance(parsed, dict):
-            raise serializers.ValidationError("Give a JSON object: {...}.")
-        return parsed
+            return json_object_parse(data)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
 
     def to_representation(self, value):
         return value
