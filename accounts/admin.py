@@ -1,9 +1,18 @@
-from django.contrib import admin
+from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
+from axes.helpers import get_cool_off
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.utils import timezone
 
 from accounts.models import AuditLog, ExchangeCredential, User
-from marketplace.admin_utils import ReadOnlyAdmin
+from accounts.services import login_lockout_lift, user_password_change_record
+from marketplace.admin_utils import AuditedAdmin, ReadOnlyAdmin
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -19,7 +28,10 @@ class UserEditForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdmin, DjangoUserAdmin):
+    """Users. Every change (role, superuser, activation, permissions...) is audited with its old and new values;
+    a password set here is audited as the fact only."""
+
     form = UserEditForm
     add_form = UserCreationForm
     list_display = ("email", "role", "developer_name", "is_active", "has_api_key", "created_at", "last_login")
@@ -42,9 +54,17 @@ class UserAdmin(DjangoUserAdmin):
         # Only whether a key exists: the stored value is a hash and is never shown.
         return bool(obj.api_key)
 
+    def user_change_password(self, request: HttpRequest, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        # Django's view redirects only after it saved the new password (or disabled password logins).
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, id)
+            user_password_change_record(user=user, actor=request.user, how="admin_set", request=request)
+        return response
+
 
 @admin.register(ExchangeCredential)
-class ExchangeCredentialAdmin(admin.ModelAdmin):
+class ExchangeCredentialAdmin(AuditedAdmin):
     """Credentials are masked here and never decrypted: staff see whose key it is and whether it works."""
 
     list_display = (
@@ -102,3 +122,91 @@ class AuditLogAdmin(ReadOnlyAdmin):
     search_fields = ("action", "user__email", "table_name")
     date_hierarchy = "timestamp"
     list_select_related = ("user",)
+
+
+# axes registers its own AccessAttempt admin; ours lifts lockouts through the audited service instead.
+admin.site.unregister(AccessAttempt)
+
+
+class LockedOutFilter(admin.SimpleListFilter):
+    """Whether a row's account or address is locked now (the policy counts both; axes' own filter looks at one
+    row, which never reaches the limit when the failures came from many addresses)."""
+
+    title = "locked out"
+    parameter_name = "locked_out"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes: its account or its address"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        limit = settings.AXES_FAILURE_LIMIT
+        locked = Q(account_failures__gte=limit) | Q(client_failures__gte=limit)
+        if self.value() == "yes":
+            return queryset.filter(locked)
+        if self.value() == "no":
+            return queryset.exclude(locked)
+        return queryset
+
+
+def _failures_within_cool_off(field: str) -> Coalesce:
+    """The failures of the row's `field` (username or ip_address) over every row within the cool-off: the count
+    the lockout policy compares with the limit."""
+    since = timezone.now() - get_cool_off()
+    rows = (
+        AccessAttempt.objects.filter(**{field: OuterRef(field)}, attempt_time__gte=since)
+        .order_by()
+        .values(field)
+        .annotate(total=Sum("failures_since_start"))
+        .values("total")[:1]
+    )
+    return Coalesce(Subquery(rows), 0)
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(AxesAccessAttemptAdmin):
+    """Failed-login counters (django-axes): one row per email, address and browser. An account or an address whose
+    failures within the cool-off reach the limit is locked; deleting its rows (the "Lift" action, or Delete) lifts
+    the lock, audited. Staff with the delete permission on access attempts may do it, not only superusers."""
+
+    list_display = [
+        "attempt_time",
+        "ip_address",
+        "username",
+        "path_info",
+        "failures_since_start",
+        "account_status",
+        "client_status",
+    ]
+    list_filter = ["attempt_time", "path_info", LockedOutFilter]
+    actions = ["lift_selected", "cleanup_expired_attempts"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AccessAttempt]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                account_failures=_failures_within_cool_off("username"),
+                client_failures=_failures_within_cool_off("ip_address"),
+            )
+        )
+
+    @admin.display(description="account")
+    def account_status(self, obj: AccessAttempt) -> str:
+        failures = getattr(obj, "account_failures", 0)
+        return "Account locked" if failures >= settings.AXES_FAILURE_LIMIT else f"{failures} failure(s)"
+
+    @admin.display(description="address")
+    def client_status(self, obj: AccessAttempt) -> str:
+        failures = getattr(obj, "client_failures", 0)
+        return "Address locked" if failures >= settings.AXES_FAILURE_LIMIT else f"{failures} failure(s)"
+
+    @admin.action(description="Lift the lockout of the selected attempts", permissions=["delete"])
+    def lift_selected(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
+        lifted = login_lockout_lift(attempts=queryset, actor=request.user, request=request)
+        self.message_user(request, f"Lifted {lifted} login lockout record(s).", messages.SUCCESS)
+
+    def delete_model(self, request: HttpRequest, obj: AccessAttempt) -> None:
+        login_lockout_lift(attempts=[obj], actor=request.user, request=request)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
+        login_lockout_lift(attempts=queryset, actor=request.user, request=request)

@@ -1,13 +1,10 @@
 """Forms of the accounts pages. They validate input; writes go through accounts.services."""
 
-import math
-
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from accounts import throttle
 from accounts.models import Exchange, User
 from accounts.services import PASSPHRASE_EXCHANGES
 
@@ -53,37 +50,11 @@ class SignupForm(forms.Form):
         return cleaned
 
 
-class ThrottledLoginForm(AuthenticationForm):
-    """Django's login form (email + password), refusing an email+IP pair after repeated failures (accounts.throttle)."""
+class LoginForm(AuthenticationForm):
+    """Django's login form (email + password). Lockouts are not the form's business: axes' backend refuses a
+    locked-out attempt inside authenticate(), for this form and the admin's alike (accounts.login_lockout)."""
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": "Wrong email or password.",
-        "locked": "Too many failed logins: to protect your account, logging in with this email is locked for "
-        "%(minutes)s more minute(s). If you forgot your password, you can reset it meanwhile.",
-    }
-
-    def clean(self):
-        email = self.cleaned_data.get("username") or ""
-        ip = throttle.client_ip(self.request)
-        locked_s = throttle.seconds_locked(email, ip)
-        if locked_s:
-            raise ValidationError(
-                self.error_messages["locked"], code="locked", params={"minutes": math.ceil(locked_s / 60)}
-            )
-        try:
-            cleaned = super().clean()
-        except ValidationError as error:
-            if error.code == "invalid_login":
-                throttle.failure_record(email, ip)
-                locked_s = throttle.seconds_locked(email, ip)
-                if locked_s:
-                    raise ValidationError(
-                        self.error_messages["locked"], code="locked", params={"minutes": math.ceil(locked_s / 60)}
-                    ) from None
-            raise
-        throttle.reset(email, ip)
-        return cleaned
+    error_messages = {**AuthenticationForm.error_messages, "invalid_login": "Wrong email or password."}
 
 
 class ProfileForm(forms.ModelForm):

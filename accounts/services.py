@@ -2,11 +2,13 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
 from accounts import api_keys, crypto
+from accounts.client_ip import client_ip
 from accounts.exceptions import CredentialError
 from accounts.models import AuditLog, Exchange, ExchangeCredential, User
 
@@ -26,7 +28,7 @@ def audit_log_record(
     """Write one audit row. Callers pass values that are safe to store: never a secret in clear."""
     ip_address = user_agent = None
     if request is not None:
-        ip_address = (request.META.get("REMOTE_ADDR") or "")[:45] or None
+        ip_address = client_ip(request)
         user_agent = request.META.get("HTTP_USER_AGENT") or None
     return AuditLog.objects.create(
         user=actor if actor is not None and actor.pk else None,
@@ -200,3 +202,62 @@ def user_profile_update(*, user: User, request: HttpRequest | None = None, **fie
             request=request,
         )
     return user
+
+
+# --- Logins, passwords and lockouts: audited, never with a password or a hash -------------------------------------
+
+
+def user_login_failure_record(*, username: str | None, request: HttpRequest | None) -> AuditLog | None:
+    """Audit one failed login (accounts.receivers calls this for Django's `user_login_failed`, from any login form).
+
+    The row names the account when the email is one; an unknown name is not stored (people type their password into
+    the email field). Failures while a lockout was already in force are left to axes' AccessAttempt counter, so
+    hammering a locked form cannot flood the audit log; the failure that starts a lockout says so. Returns the row,
+    or None when nothing was written.
+    """
+    failures = getattr(request, "axes_failures_since_start", None)
+    limit = settings.AXES_FAILURE_LIMIT
+    if failures is not None and failures > limit:
+        return None
+    user = User.objects.filter(email__iexact=username).first() if username else None
+    new_values = {
+        "account_exists": user is not None,
+        "path": request.path[:200] if request is not None else None,
+        "locked_out": failures is not None and failures >= limit,
+    }
+    return audit_log_record(
+        actor=None, action="user.login_failed", instance=user, new_values=new_values, request=request
+    )
+
+
+def user_password_change_record(*, user: User, actor: User | None, how: str, request: HttpRequest | None) -> AuditLog:
+    """Audit that `user`'s password changed (`how`: "change" by its owner, "reset" through the emailed link,
+    "admin_set" by staff). Called by the views after Django's password forms saved; only the fact is stored."""
+    return audit_log_record(
+        actor=actor, action=f"user.password_{how}", instance=user, new_values={"by": how}, request=request
+    )
+
+
+@transaction.atomic
+def login_lockout_lift(*, attempts, actor: User, request: HttpRequest | None = None) -> int:
+    """Lift lockouts: delete the given axes AccessAttempt rows (their failure counts) and audit each one.
+
+    Returns how many attempt rows were deleted. The account or address can log in again at once unless other
+    attempts still lock it (a client's count spans every account it tried).
+    """
+    lifted = 0
+    for attempt in list(attempts):
+        audit_log_record(
+            actor=actor,
+            action="login.lockout_lift",
+            instance=attempt,
+            old_values={
+                "username": attempt.username,
+                "ip_address": attempt.ip_address,
+                "failures": attempt.failures_since_start,
+            },
+            request=request,
+        )
+        attempt.delete()
+        lifted += 1
+    return lifted

@@ -1,5 +1,6 @@
-"""Account pages under /accounts/. Password reset uses Django's views with the site's templates; mail goes out
-through EMAIL_BACKEND (the console in development)."""
+"""Account pages under /accounts/. Password reset uses Django's views with the site's templates (the two that change
+a password are audited subclasses in accounts.views); mail goes out through EMAIL_BACKEND (the console in
+development)."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
@@ -10,7 +11,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
-    path("login/", views.ThrottledLoginView.as_view(), name="login"),
+    path("login/", views.EmailLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
     path("api-key/", views.api_key, name="api_key"),
@@ -19,7 +20,7 @@ urlpatterns = [
     path("credentials/<int:pk>/delete/", views.credential_delete, name="credential_delete"),
     path(
         "password/",
-        auth_views.PasswordChangeView.as_view(
+        views.PasswordChangeView.as_view(
             template_name="accounts/password_change.html", success_url=reverse_lazy("accounts:password_change_done")
         ),
         name="password_change",
@@ -46,7 +47,7 @@ urlpatterns = [
     ),
     path(
         "reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
+        views.PasswordResetConfirmView.as_view(
             template_name="accounts/password_reset_confirm.html",
             success_url=reverse_lazy("accounts:password_reset_complete"),
         ),

@@ -1,15 +1,17 @@
-"""Account pages: sign up, log in (throttled), profile, the user's API key and exchange credentials.
+"""Account pages: sign up, log in, profile, the user's API key and exchange credentials.
 
-Views validate a form, call one service or selector, and render. Password reset and logout are Django's own views
-(see accounts/urls.py).
+Views validate a form, call one service or selector, and render. Logout and the password pages are Django's own
+views (see accounts/urls.py); those that change a password are subclassed here only to audit it. Login lockouts
+are django-axes' (accounts.login_lockout), for this login page and the admin's alike.
 """
 
 import copy
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.exceptions import CredentialError
-from accounts.forms import CredentialForm, ProfileForm, SignupForm, ThrottledLoginForm
+from accounts.forms import CredentialForm, LoginForm, ProfileForm, SignupForm
 from accounts.models import ExchangeCredential
 
 
@@ -46,12 +48,34 @@ def signup(request):
     return render(request, "accounts/signup.html", {"form": form, "next": _safe_next(request, "")})
 
 
-class ThrottledLoginView(LoginView):
-    """Django's login view with the throttled email form (5 failures per email and IP: 15 minutes locked)."""
+class EmailLoginView(auth_views.LoginView):
+    """Django's login view with the email form. Locked-out attempts get axes' 429 page (accounts.login_lockout)."""
 
-    form_class = ThrottledLoginForm
+    form_class = LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change (old password, new one twice), audited in the same transaction as the save."""
+
+    def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            services.user_password_change_record(
+                user=form.user, actor=self.request.user, how="change", request=self.request
+            )
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's new-password page behind the emailed reset link, audited in the same transaction as the save."""
+
+    def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            services.user_password_change_record(user=form.user, actor=form.user, how="reset", request=self.request)
+        return response
 
 
 @login_required

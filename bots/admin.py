@@ -15,8 +15,8 @@ from bots.models import (
     BotReview,
     BotVersion,
 )
-from bots.services import bot_approve, bot_reject, bot_version_approve
-from marketplace.admin_utils import ReadOnlyAdmin
+from bots.services import bot_approve, bot_reject, bot_version_approve, review_delete
+from marketplace.admin_utils import AuditedAdmin, ReadOnlyAdmin
 from partners.exceptions import PartnerError
 from partners.services import registration_deactivate
 
@@ -41,7 +41,10 @@ class BotVersionInline(admin.TabularInline):
 
 
 @admin.register(Bot)
-class BotAdmin(admin.ModelAdmin):
+class BotAdmin(AuditedAdmin):
+    """Bots. Edits (price, name, category...) are audited; moderation and what runs (status, approval, the approved
+    version's code and schema mirrored on the bot) change only through the audited actions, so are read-only."""
+
     list_display = (
         "name",
         "developer",
@@ -63,6 +66,12 @@ class BotAdmin(admin.ModelAdmin):
         "approved_by",
         "approved_at",
         "rejection_reason",
+        "version",
+        "code_path",
+        "model_path",
+        "model_metadata",
+        "config_schema",
+        "default_config",
         "total_subscribers",
         "average_rating",
         "total_reviews",
@@ -111,20 +120,40 @@ class BotAdmin(admin.ModelAdmin):
 
 
 @admin.register(BotCategory)
-class BotCategoryAdmin(admin.ModelAdmin):
+class BotCategoryAdmin(AuditedAdmin):
     list_display = ("name", "slug", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
 
 
 @admin.register(BotVersion)
-class BotVersionAdmin(admin.ModelAdmin):
-    list_display = ("bot", "version", "validation_status", "created_at")
+class BotVersionAdmin(AuditedAdmin):
+    """Uploaded versions. A version is what was validated: its code, schema, validation and approval are read-only
+    (approval only through the audited action); staff may fix its changelog (audited). Versions come from uploads,
+    never from here."""
+
+    list_display = ("bot", "version", "validation_status", "approved_at", "created_at")
     list_filter = ("validation_status",)
     search_fields = ("bot__name", "version")
     list_select_related = ("bot",)
-    readonly_fields = ("validation_status", "validation_report_pretty", "created_at")
+    readonly_fields = (
+        "bot",
+        "version",
+        "builtin_slug",
+        "code_path",
+        "model_path",
+        "config_schema",
+        "default_config",
+        "validation_status",
+        "validation_report_pretty",
+        "approved_at",
+        "approved_by",
+        "created_at",
+    )
     exclude = ("validation_report",)
+
+    def has_add_permission(self, request):
+        return False
 
     @admin.display(description="Validation report")
     def validation_report_pretty(self, version: BotVersion) -> str:
@@ -172,10 +201,26 @@ class BotVersionAdmin(admin.ModelAdmin):
 
 @admin.register(BotReview)
 class BotReviewAdmin(admin.ModelAdmin):
+    """Reviews: staff read and delete them (moderation, audited by review_delete, which also recounts the bot's
+    rating); a review's words and stars are its author's, so nobody edits them here."""
+
     list_display = ("bot", "user", "rating", "created_at")
     list_filter = ("rating",)
     search_fields = ("bot__name", "user__email", "text")
     list_select_related = ("bot", "user")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: BotReview) -> None:
+        review_delete(review=obj, actor=request.user, request=request)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[BotReview]) -> None:
+        for review in queryset.select_related("bot"):
+            review_delete(review=review, actor=request.user, request=request)
 
 
 @admin.register(BotPerformance)
@@ -197,7 +242,7 @@ class BacktestRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(BotMarketplaceRegistration)
-class BotMarketplaceRegistrationAdmin(admin.ModelAdmin):
+class BotMarketplaceRegistrationAdmin(AuditedAdmin):
     """Partner registrations (docs/partner-api.md). Activation changes only through the deactivate action, which
     calls the partner API's own service; the key's hash is never shown."""
 

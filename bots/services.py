@@ -176,14 +176,36 @@ def review_create_or_update(*, bot: Bot, user: User, rating: int, text: str = ""
     review, created = BotReview.objects.update_or_create(
         bot=locked, user=user, defaults={"rating": rating, "text": text}
     )
+    bot.average_rating, bot.total_reviews = _review_totals_refresh(locked)
+    return review, created
+
+
+def _review_totals_refresh(locked: Bot) -> tuple[Decimal, int]:
+    """Recount the reviews of a bot whose row the caller locked; store and return (average_rating, total_reviews)."""
     totals = BotReview.objects.filter(bot=locked).aggregate(count=Count("pk"), rating_sum=Sum("rating"))
     count, rating_sum = totals["count"], totals["rating_sum"] or 0
     # From the integer sum, rounded half-up like the nightly refresh (trading.maintenance): AVG of integers comes
     # back as a float on some databases.
     average = (Decimal(rating_sum) / count).quantize(RATING_PLACES, rounding=ROUND_HALF_UP) if count else Decimal(0)
     Bot.objects.filter(pk=locked.pk).update(average_rating=average, total_reviews=count)
-    bot.average_rating, bot.total_reviews = average, count
-    return review, created
+    return average, count
+
+
+@transaction.atomic
+def review_delete(*, review: BotReview, actor: User, request: HttpRequest | None = None) -> None:
+    """Delete a review (staff moderation), refresh its bot's average_rating and total_reviews, and audit it with
+    what the review said (`review.delete`)."""
+    # Lock the bot row first, as review_create_or_update does, so a review saved meanwhile is counted.
+    locked = Bot.objects.select_for_update().get(pk=review.bot_id)
+    audit_log_record(
+        actor=actor,
+        action="review.delete",
+        instance=review,
+        old_values={"bot": review.bot_id, "user": review.user_id, "rating": review.rating, "text": review.text},
+        request=request,
+    )
+    review.delete()
+    _review_totals_refresh(locked)
 
 
 # --- Uploads by developers ------------------------------------------------------------------------------------------

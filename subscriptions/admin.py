@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from marketplace.admin_utils import AuditedAdmin
 from subscriptions.exceptions import SubscriptionError
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_pause, subscription_resume
@@ -35,7 +36,7 @@ class RunHealthFilter(admin.SimpleListFilter):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(AuditedAdmin):
     list_display = (
         "instance_name",
         "user",
@@ -64,6 +65,8 @@ class SubscriptionAdmin(admin.ModelAdmin):
     search_fields = ("instance_name", "user__email", "bot__name", "trading_pair", "user_principal_id")
     list_select_related = ("user", "bot")
     readonly_fields = (
+        # The version it runs follows the bot's approved versions (bots.services), never a hand pick.
+        "bot_version",
         "last_error",
         "consecutive_failures",
         "last_candle_at",

@@ -1,5 +1,6 @@
 import pytest
 from django.db import IntegrityError, connection
+from django.http import HttpRequest
 
 from accounts import api_keys
 from accounts.models import AuditLog, User
@@ -22,7 +23,8 @@ def test_it_hashes_passwords_with_bcrypt_in_the_seeds_column():
 
 @pytest.mark.django_db
 def test_it_logs_in_by_email_case_insensitively(client, alice):
-    assert client.login(username="ALICE@example.com", password=PASSWORD)
+    # A request for django-axes, which refuses to judge a login without one.
+    assert client.login(request=HttpRequest(), username="ALICE@example.com", password=PASSWORD)
 
 
 def test_it_makes_only_admins_staff(alice, dev, staff):

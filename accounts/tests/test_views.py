@@ -1,11 +1,10 @@
-"""Account pages: sign up, log in and out, password reset, profile, API key."""
+"""Account pages: sign up, log in and out, password reset, profile, API key. (Login lockouts:
+marketplace/tests/security/test_login_throttling.py.)"""
 
 import re
-import time
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.urls import reverse
 
 from accounts import api_keys
@@ -14,12 +13,6 @@ from accounts.tests.factories import PASSWORD
 
 SIGNUP = reverse("accounts:signup")
 LOGIN = reverse("accounts:login")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    # The login throttle counts in the cache; a test must not inherit another's failures.
-    cache.clear()
 
 
 @pytest.mark.django_db
@@ -72,45 +65,6 @@ def test_it_logs_in_by_email_and_out_by_post(client, alice):
     response = client.post(reverse("accounts:logout"))
     assert response["Location"] == reverse("bots:catalog")
     assert client.get(reverse("subscriptions:dashboard")).status_code == 302
-
-
-@pytest.mark.django_db
-def test_it_locks_an_email_after_five_failed_logins(client, alice):
-    for attempt in range(4):
-        response = client.post(LOGIN, {"username": "alice@example.com", "password": f"wrong-{attempt}"})
-        assert "Wrong email or password." in response.content.decode()
-    response = client.post(LOGIN, {"username": "alice@example.com", "password": "wrong-5"})
-    assert "locked for 15 more minute(s)" in response.content.decode()
-    # Even the right password is refused while locked.
-    response = client.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD})
-    assert response.status_code == 200 and "locked" in response.content.decode()
-    assert "_auth_user_id" not in client.session
-    # Another address is not locked out by this one's failures.
-    response = client.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD}, REMOTE_ADDR="10.9.8.7")
-    assert response.status_code == 302
-
-
-@pytest.mark.django_db
-def test_it_unlocks_after_the_lock_expires(client, alice, monkeypatch):
-    # A one-second lock, so the test waits for a real expiry (Redis in CI expires keys by its own clock).
-    monkeypatch.setattr("accounts.throttle.LOCK_SECONDS", 1)
-    for attempt in range(5):
-        client.post(LOGIN, {"username": "alice@example.com", "password": f"wrong-{attempt}"})
-    assert "locked" in client.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD}).content.decode()
-    time.sleep(1.2)
-    response = client.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD})
-    assert response.status_code == 302
-
-
-@pytest.mark.django_db
-def test_it_forgets_failures_after_a_successful_login(client, alice):
-    for attempt in range(4):
-        client.post(LOGIN, {"username": "alice@example.com", "password": f"wrong-{attempt}"})
-    assert client.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD}).status_code == 302
-    client.post(reverse("accounts:logout"))
-    for attempt in range(4):
-        response = client.post(LOGIN, {"username": "alice@example.com", "password": f"wrong-{attempt}"})
-    assert "locked" not in response.content.decode()
 
 
 @pytest.mark.django_db

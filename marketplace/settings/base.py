@@ -5,6 +5,7 @@ storage), so `make run` works on a fresh machine. Production (`marketplace.setti
 defaults where they would be unsafe.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -45,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Before accounts: accounts.admin replaces axes' AccessAttempt admin with one that audits lifted lockouts.
+    "axes",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -64,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a login refused for a lockout into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
@@ -119,6 +124,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/admin/login/"
+
+# Login lockouts (django-axes; docs/login-and-audit.md): one policy for every login form, the site's and the
+# admin's. Failures are counted per account (the email, normalised) and per client (its IP) independently; either
+# reaching the limit within the cool-off refuses every login for it, the right password included, with a 429 page.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "accounts.login_lockout.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True  # forgets the account's own failures only (LockoutHandler), never the client's
+AXES_USERNAME_FORM_FIELD = "username"  # Django's login forms name the email field "username"
+AXES_USERNAME_CALLABLE = "accounts.login_lockout.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.login_lockout.lockout_response"
+# How many reverse proxies of ours stand in front of Django, each appending to X-Forwarded-For. 0: the client's
+# address is REMOTE_ADDR and the header is ignored (it is forged too easily to be trusted by default).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if not 0 <= TRUSTED_PROXY_COUNT <= 5:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 to 5, got {TRUSTED_PROXY_COUNT}")
+if AXES_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured(f"LOGIN_FAILURE_LIMIT must be at least 1, got {AXES_FAILURE_LIMIT}")
 
 # Fernet keys for exchange credentials, newest first. Rotation: put a new key first, keep the old ones, run
 # `manage.py rotate_fernet_keys`, then drop the old keys. The default is for development only (production.py
@@ -215,6 +244,8 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
     ],
+    # The client's address behind our proxies, as for login lockouts (TRUSTED_PROXY_COUNT).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "user": env.str("API_THROTTLE_USER", default="600/minute"),
