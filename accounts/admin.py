@@ -1,6 +1,8 @@
 from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
+from axes.admin import AccessFailureLogAdmin as AxesAccessFailureLogAdmin
+from axes.admin import AccessLogAdmin as AxesAccessLogAdmin
 from axes.helpers import get_cool_off
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -11,7 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import AuditLog, ExchangeCredential, User
-from accounts.services import login_lockout_lift, user_password_change_record
+from accounts.services import credential_delete, login_lockout_lift, user_password_change_record
 from marketplace.admin_utils import AuditedAdmin, ReadOnlyAdmin
 
 
@@ -114,6 +116,13 @@ class ExchangeCredentialAdmin(AuditedAdmin):
     def masked_key(self, obj: ExchangeCredential) -> str:
         return obj.masked_key
 
+    def delete_model(self, request: HttpRequest, obj: ExchangeCredential) -> None:
+        credential_delete(credential=obj, actor=request.user, request=request)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ExchangeCredential]) -> None:
+        for credential in queryset:
+            credential_delete(credential=credential, actor=request.user, request=request)
+
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdmin):
@@ -124,8 +133,30 @@ class AuditLogAdmin(ReadOnlyAdmin):
     list_select_related = ("user",)
 
 
-# axes registers its own AccessAttempt admin; ours lifts lockouts through the audited service instead.
+# axes registers its own admins: ours lift lockouts through the audited service, and keep its logs read-only.
 admin.site.unregister(AccessAttempt)
+admin.site.unregister(AccessLog)
+admin.site.unregister(AccessFailureLog)
+
+
+class _ReadOnlyLogMixin:
+    """axes' login logs are records, like the audit log: staff read them, nobody edits or deletes them by hand."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(_ReadOnlyLogMixin, AxesAccessLogAdmin):
+    pass
+
+
+@admin.register(AccessFailureLog)
+class AccessFailureLogAdmin(_ReadOnlyLogMixin, AxesAccessFailureLogAdmin):
+    pass
 
 
 class LockedOutFilter(admin.SimpleListFilter):

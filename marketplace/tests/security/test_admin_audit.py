@@ -302,3 +302,27 @@ def test_a_password_reset_is_audited(alice):
     entry = only_entry("user.password_reset")
     assert entry.user == alice and entry.record_id == alice.pk
     assert "brand-new-pass-77" not in str(entry.new_values)
+
+
+def test_a_credential_deleted_in_the_admin_goes_through_its_audited_service(staff_client, staff, alice):
+    from accounts.models import ExchangeCredential
+    from accounts.tests.factories import ExchangeCredentialFactory
+
+    credential = ExchangeCredentialFactory(user=alice)
+    response = staff_client.post(
+        reverse("admin:accounts_exchangecredential_delete", args=[credential.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302 and not ExchangeCredential.objects.exists()
+    entry = only_entry("credential.delete")
+    assert entry.user == staff and entry.record_id == credential.pk
+    assert entry.old_values["key"] == credential.masked_key and "secret" not in str(entry.old_values)
+
+
+def test_login_logs_cannot_be_deleted_by_hand(staff_client, alice):
+    from axes.models import AccessLog
+
+    Client().post(reverse("accounts:login"), {"username": "alice@example.com", "password": PASSWORD})
+    row = AccessLog.objects.get(username="alice@example.com")
+    assert staff_client.get(reverse("admin:axes_accesslog_changelist")).status_code == 200
+    assert staff_client.post(reverse("admin:axes_accesslog_delete", args=[row.pk]), {"post": "yes"}).status_code == 403
+    assert AccessLog.objects.filter(pk=row.pk).exists()
