@@ -38,16 +38,20 @@ def change_form_data(client, url: str) -> dict:
     data = {}
     for form in forms:
         for bound in form:
-            value = bound.value()
-            if isinstance(bound.field.widget, MultiWidget) and not isinstance(value, list):
-                for index, part in enumerate(bound.field.widget.decompress(value)):
-                    data[f"{bound.html_name}_{index}"] = _plain(part)
-            elif isinstance(value, bool):
-                if value:
-                    data[bound.html_name] = "on"
-            else:
-                data[bound.html_name] = _plain(value)
+            names = [bound.html_name]
+            if bound.field.show_hidden_initial:  # fields with a callable default also post their initial value
+                names.append(bound.html_initial_name)
+            for name in names:
+                data.update(_posted(name, bound.field.widget, bound.value()))
     return data
+
+
+def _posted(name: str, widget, value) -> dict:
+    if isinstance(widget, MultiWidget) and not isinstance(value, list):
+        return {f"{name}_{index}": _plain(part) for index, part in enumerate(widget.decompress(value))}
+    if isinstance(value, bool):
+        return {name: "on"} if value else {}
+    return {name: _plain(value)}
 
 
 def save(client, url: str, **changes):
@@ -326,3 +330,24 @@ def test_login_logs_cannot_be_deleted_by_hand(staff_client, alice):
     assert staff_client.get(reverse("admin:axes_accesslog_changelist")).status_code == 200
     assert staff_client.post(reverse("admin:axes_accesslog_delete", args=[row.pk]), {"post": "yes"}).status_code == 403
     assert AccessLog.objects.filter(pk=row.pk).exists()
+
+
+def test_a_subscriptions_running_version_cannot_be_posted_and_edits_are_audited(staff_client, staff):
+    from subscriptions.tests.factories import SubscriptionFactory
+
+    subscription = SubscriptionFactory(instance_name="Alice's BTC")
+    approved = BotVersionFactory(bot=subscription.bot, validation_status="PASSED")
+    unreviewed = BotVersionFactory(bot=subscription.bot, builtin_slug="", code_path="bots/unreviewed.py")
+    type(subscription).objects.filter(pk=subscription.pk).update(bot_version=approved)
+    save(
+        staff_client,
+        reverse("admin:subscriptions_subscription_change", args=[subscription.pk]),
+        bot_version=str(unreviewed.pk),
+        instance_name="Renamed by staff",
+    )
+    subscription.refresh_from_db()
+    assert subscription.bot_version_id == approved.pk and subscription.instance_name == "Renamed by staff"
+    entry = only_entry("subscription.admin_change")
+    assert entry.user == staff and entry.record_id == subscription.pk
+    assert entry.old_values == {"instance_name": "Alice's BTC"}
+    assert entry.new_values == {"instance_name": "Renamed by staff"}
