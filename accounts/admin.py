@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
@@ -57,11 +58,14 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
         return bool(obj.api_key)
 
     def user_change_password(self, request: HttpRequest, id, form_url=""):
-        response = super().user_change_password(request, id, form_url)
-        # Django's view redirects only after it saved the new password (or disabled password logins).
-        if request.method == "POST" and response.status_code == 302:
-            user = self.get_object(request, id)
-            user_password_change_record(user=user, actor=request.user, how="admin_set", request=request)
+        # Atomic: the new password and its audit row land together.
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            # On a POST Django's view redirects after it saved the new password (or disabled password logins), or
+            # when the user does not exist (then there is nothing to audit).
+            user = self.get_object(request, id) if request.method == "POST" and response.status_code == 302 else None
+            if user is not None:
+                user_password_change_record(user=user, actor=request.user, how="admin_set", request=request)
         return response
 
 

@@ -275,6 +275,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "ccxt": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # lockouts and failures; not a line per successful login
     },
 }
 

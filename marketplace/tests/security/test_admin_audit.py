@@ -351,3 +351,12 @@ def test_a_subscriptions_running_version_cannot_be_posted_and_edits_are_audited(
     assert entry.user == staff and entry.record_id == subscription.pk
     assert entry.old_values == {"instance_name": "Alice's BTC"}
     assert entry.new_values == {"instance_name": "Renamed by staff"}
+
+
+def test_a_password_set_for_a_missing_user_audits_nothing(staff_client):
+    response = staff_client.post(
+        reverse("admin:auth_user_password_change", args=[999_999]),
+        {"usable_password": "true", "password1": "staff-chosen-pass-91", "password2": "staff-chosen-pass-91"},
+    )
+    assert response.status_code in (302, 404)
+    assert not AuditLog.objects.exists()
