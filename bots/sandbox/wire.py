@@ -52,9 +52,9 @@ LOAD_KEYS = frozenset({"slug", "name", "description", "startup_candles", "config
 DECIDE_OK_KEYS = frozenset({"id", "decision", "state"})
 DECIDE_ERROR_KEYS = frozenset({"id", "error", "traceback", "config_errors"})
 
-# A JSON string, escapes included (the unrolled form: linear, no backtracking).
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+# An escape inside a JSON string (outside strings a backslash is no JSON, and the parser stops there).
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in b'[]{}"')
 
 
 def max_line_bytes(op: str, output_limit: int) -> int:
@@ -67,12 +67,17 @@ def nesting_depth(line: bytes) -> int:
 
     For any prefix a JSON parser accepts, this counts exactly the brackets it would descend into (strings are
     matched as JSON defines them), so a parse never goes deeper than this number."""
-    brackets = _STRING.sub(b"", line).translate(None, _NOT_BRACKETS)
-    if not brackets:
-        return 0
-    codes = np.frombuffer(brackets, dtype=np.uint8)
-    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
-    return int(np.cumsum(steps, dtype=np.int64).max())
+    if line.count(b"[") + line.count(b"{") <= 1:
+        return 1 if b"[" in line or b"{" in line else 0
+    # Without escapes, a string is a plain "..." pair; keep only quotes and brackets, and count the brackets that
+    # lie outside strings (after an even number of quotes). Vectorised: a 16 MiB line takes a few milliseconds.
+    structure = (_ESCAPE.sub(b"", line) if b"\\" in line else line).translate(None, _NOT_STRUCTURE)
+    codes = np.frombuffer(structure, dtype=np.uint8)
+    steps = np.zeros(len(codes), dtype=np.int64)
+    steps[(codes == ord("[")) | (codes == ord("{"))] = 1
+    steps[(codes == ord("]")) | (codes == ord("}"))] = -1
+    steps[np.cumsum(codes == ord('"')) % 2 == 1] = 0
+    return int(np.cumsum(steps).max())
 
 
 def _refuse_constant(name: str) -> None:
