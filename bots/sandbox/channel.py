@@ -196,7 +196,7 @@ class Channel:
             if more:
                 # The child writes one line and waits: anything after it was written by someone else (the bot).
                 raise SandboxProtocolError("the bot's process wrote more than one answer")
-            answer = wire.envelope(message, seq=self.seq)
+            answer = wire.envelope(message, seq=self.seq, op=op)
         except SandboxProtocolError as error:
             self._fail_protocol(str(error))
         if answer["cpu_s"] is not None:

@@ -32,6 +32,13 @@ MAX_NUMBER_CHARS = 40
 OP_MAX_LINE_BYTES = {"ping": 4 * 1024, "load": 1024 * 1024}
 MAX_PROGRESS_LINE_BYTES = 256
 ERROR_KINDS = frozenset({"bot", "config", "insufficient_candles", "request"})
+# The kinds an op can really fail with (decide reports a bad config per subscription, inside its result); any
+# other kind is forged. Ops not named here may fail with every kind.
+OP_ERROR_KINDS = {
+    "ping": frozenset({"request"}),
+    "load": frozenset({"bot", "request"}),
+    "decide": frozenset({"bot", "request"}),
+}
 MAX_ERROR_CHARS = 2_000
 MAX_TRACEBACK_CHARS = 20_000
 MAX_CONFIG_ERRORS = 200
@@ -126,9 +133,10 @@ def _skip_space(text: str, index: int) -> int:
     return index
 
 
-def envelope(message: Any, *, seq: int) -> dict:
+def envelope(message: Any, *, seq: int, op: str | None = None) -> dict:
     """Check an answer's envelope: ``{"seq", "ok": true, "result", "cpu_s"}`` or ``{"seq", "ok": false,
-    "error", "cpu_s"}``. Returns it with ``error`` checked (see ``error_object``) and ``cpu_s`` a float or None."""
+    "error", "cpu_s"}``. Returns it with ``error`` checked (see ``error_object``; its kind one that ``op`` can
+    fail with) and ``cpu_s`` a float or None."""
     if not isinstance(message, dict) or type(message.get("seq")) is not int or message["seq"] != seq \
             or not isinstance(message.get("ok"), bool):
         raise SandboxProtocolError("the bot's process wrote an answer to another request (or not an answer)")
@@ -148,6 +156,11 @@ def envelope(message: Any, *, seq: int) -> dict:
         if "result" in message:
             raise SandboxProtocolError("the bot's process wrote a failed answer with a result")
         checked["error"] = error_object(message.get("error"))
+        kind = checked["error"]["kind"]
+        if kind not in OP_ERROR_KINDS.get(op, ERROR_KINDS):
+            raise SandboxProtocolError(
+                f"the bot's process wrote an error of kind {kind!r}, which {op} never fails with"
+            )
     return checked
 
 
