@@ -49,8 +49,8 @@ FORGED_ANSWERS = {
 }
 
 
-def read(line: bytes, op: str = "decide") -> dict:
-    return wire.envelope(wire.parse_line(line, max_bytes=wire.max_line_bytes(op, 16 * 1024 * 1024)), seq=1)
+def read(line: bytes, op: str = "backtest") -> dict:
+    return wire.envelope(wire.parse_line(line, max_bytes=wire.max_line_bytes(op, 16 * 1024 * 1024)), seq=1, op=op)
 
 
 @pytest.mark.parametrize("line", FORGED_ANSWERS.values(), ids=FORGED_ANSWERS.keys())
@@ -64,6 +64,16 @@ def test_it_reads_an_honest_answer():
 
     assert answer == {"seq": 1, "ok": True, "result": {"results": [{"id": 1, "state": {"n": [1, 2.5]}}]},
                       "cpu_s": 0.25}
+
+
+@pytest.mark.parametrize(("op", "kind"), [
+    ("decide", "config"), ("decide", "insufficient_candles"), ("load", "config"), ("ping", "bot"),
+])
+def test_an_error_kind_the_op_never_fails_with_is_forged(op, kind):
+    line = json.dumps({"seq": 1, "ok": False, "error": {"kind": kind, "message": "x"}}).encode()
+
+    with pytest.raises(SandboxProtocolError, match=f"which {op} never fails with"):
+        wire.envelope(wire.parse_line(line, max_bytes=4096), seq=1, op=op)
 
 
 def test_it_reads_an_honest_error():
@@ -192,11 +202,11 @@ def test_a_fake_child_forging_its_answer_only_causes_a_protocol_error(tmp_path, 
     assert not channel.alive()  # a child that forged a line is never asked again
 
 
-def test_a_fake_config_error_without_errors_is_still_a_config_error(tmp_path):
+def test_a_config_error_without_field_errors_is_still_a_config_error(tmp_path):
     channel = fake_channel(tmp_path, b'{"seq":SEQ,"ok":false,"error":{"kind":"config","message":"nope"}}')
 
     with pytest.raises(ConfigError) as error:
-        channel.request("decide", {}, timeout_s=5, cpu_seconds=1)
+        channel.request("backtest", {}, timeout_s=5, cpu_seconds=1)
 
     assert error.value.errors == [{"field": "", "message": "nope"}]
     channel.kill()
