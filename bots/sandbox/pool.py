@@ -1,4 +1,4 @@
-"""A bounded pool of warm sandboxed bots, one per key (the bot version's id), least recently used out first.
+"""A bounded pool of warm sandboxed bots, one per key (the code's content hash), least recently used out first.
 
     pool = SandboxPool(max_size=16)
     with pool.bot(version.code_sha256, code_folder, entrypoint=version.entrypoint) as bot:
