@@ -173,6 +173,24 @@ def test_it_escapes_the_bot_names_on_the_admins_reject_page(client, world):
     )
 
 
+def test_it_escapes_user_text_in_flash_messages(client, world):
+    """Messages quote names ("“…” is resumed.", "“…” cannot be approved"): base.html and the admin escape them."""
+    client.force_login(world.alice)
+    resumed = client.post(reverse("subscriptions:resume", args=[world.subscription.pk]), follow=True)
+    html = resumed.content.decode()
+    assert "is running again" in html and shown_escaped(html, "instance_name") and runnable_payloads(html) == []
+
+    client.force_login(world.staff)  # who can open the rejected bot's page (a preview)
+    refused = client.get(reverse("subscriptions:subscribe", args=[world.rejected_bot.slug]), follow=True)
+    html = refused.content.decode()
+    assert "not open for subscriptions" in html and shown_escaped(html, "rejected_bot_name")
+    assert runnable_payloads(html) == []
+    approve = {"action": "approve_selected", "_selected_action": [world.rejected_bot.pk]}
+    html = client.post(_admin("bots_bot_changelist"), approve, follow=True).content.decode()
+    assert "cannot be approved" in html and shown_escaped(html, "rejected_bot_name")
+    assert runnable_payloads(html) == []
+
+
 def test_it_escapes_a_schema_description_even_in_djangos_own_form_templates():
     """Django's as_div/as_p (and the admin) print help_text with |safe: the description is escaped at the source."""
     from django import forms
