@@ -116,6 +116,7 @@ def test_it_escapes_the_developer_portal(client, world):
         "bot_exception",
     )
     assert_safe(client, reverse("developer:version_new", args=[world.rejected_bot.slug]), "rejected_bot_name")
+    assert_safe(client, reverse("accounts:profile"), "developer_name", "developer_bio")
 
 
 def test_it_escapes_the_preview_staff_open(client, world):
