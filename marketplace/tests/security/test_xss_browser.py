@@ -82,6 +82,9 @@ def test_it_runs_no_payload_on_the_pages_staff_open(web, live_server, world):
     )
     visit(page, f"{base}/admin/trading/performancelog/{world.decision.pk}/change/", "decision_reason", "indicator_name")
     visit(page, f"{base}/admin/bots/botmarketplaceregistration/", "marketplace_name")
+    # The developer's profile, on the admin page whose widgets need the most JavaScript (filter_horizontal).
+    visit(page, f"{base}/admin/accounts/user/{world.dev.pk}/change/", "developer_bio")
+    assert page.locator(".selector .selector-available").count() == 2  # SelectFilter2.js built both pickers
 
 
 def test_it_runs_no_payload_on_a_traders_pages_and_asks_before_cancelling(browser, live_server, world):
