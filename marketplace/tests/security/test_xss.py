@@ -6,6 +6,9 @@ unescaped, and the fields that page shows are there escaped (so the page really 
 looked at a page without the text would prove nothing). test_xss_browser.py opens the main pages in Chromium.
 """
 
+import re
+from pathlib import Path
+
 import pytest
 from django.urls import reverse
 
@@ -212,3 +215,53 @@ def test_it_keeps_djangos_own_html_help_texts(client, db):
     """The password rules are HTML Django marked safe: removing |safe from our field template keeps them a list."""
     html = client.get(reverse("accounts:signup")).content.decode()
     assert "<ul><li>" in html and "&lt;li&gt;" not in html
+
+
+# --- Nothing turns escaping off (so a new page cannot print user text raw by accident) ------------------------------
+
+ROOT = Path(__file__).resolve().parents[3]
+APPS = ("accounts", "bots", "subscriptions", "trading", "partners", "marketplace")
+UNESCAPING_TEMPLATE = re.compile(r"\|\s*safe(seq)?\b|{%\s*autoescape\s+off")
+# mark_safe/SafeString mark a string as HTML; format_html with an f-string (or a %/format() result) interpolates
+# before escaping; a filter declared is_safe or without autoescape handling could pass user text through.
+UNESCAPING_PYTHON = re.compile(
+    r"mark_safe\(|SafeString\(|format_html\(\s*f[\"']|is_safe\s*=\s*True|autoescape\s*=\s*False"
+)
+
+
+def _sources(pattern: str, folders) -> list[Path]:
+    return [path for folder in folders for path in sorted((ROOT / folder).rglob(pattern)) if "tests" not in path.parts]
+
+
+def test_no_template_turns_escaping_off():
+    offenders = [
+        f"{path.relative_to(ROOT)}: {match.group()}"
+        for path in _sources("*.html", ["templates", *APPS])
+        for match in UNESCAPING_TEMPLATE.finditer(path.read_text())
+    ]
+    assert offenders == []
+
+
+def test_no_module_marks_text_safe():
+    offenders = [
+        f"{path.relative_to(ROOT)}: {match.group()}"
+        for path in _sources("*.py", APPS)
+        for match in UNESCAPING_PYTHON.finditer(path.read_text())
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    ["{{ field.help_text|safe }}", "{{ names|safeseq }}", "{% autoescape off %}", "{{ x | safe }}"],
+)
+def test_the_template_check_catches_each_way(snippet):
+    assert UNESCAPING_TEMPLATE.search(snippet)
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    ["mark_safe(bot.name)", "SafeString(text)", 'format_html(f"<b>{name}</b>")', "@register.filter(is_safe=True)"],
+)
+def test_the_module_check_catches_each_way(snippet):
+    assert UNESCAPING_PYTHON.search(snippet)
