@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -13,6 +14,8 @@ urlpatterns = [
     path("developer/", include("bots.developer_urls")),
     path("subscriptions/", include("subscriptions.urls")),
     path("api/", include("marketplace.api.urls")),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's): the site's icon, not a 404.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     # The catalog is the front page.
     path("", RedirectView.as_view(pattern_name="bots:catalog", permanent=False), name="home"),
 ]

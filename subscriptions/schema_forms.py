@@ -26,6 +26,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.utils.html import escape
 
 SEPARATOR = "__"
 
@@ -79,9 +80,13 @@ def _coerce_for(main: str):
 def schema_field(spec: dict, key: str, initial: Any) -> forms.Field:
     """One Django field for the property `key` described by `spec`."""
     main, nullable = _types(spec)
+    description = spec.get("description")
     common = {
-        "label": spec.get("title") or key.replace("_", " ").capitalize(),
-        "help_text": spec.get("description", ""),
+        "label": str(spec.get("title") or key.replace("_", " ").capitalize()),
+        # A developer writes the description and staff see it (the subscribe, backtest and settings forms): it is
+        # escaped here, once, because Django's own form templates (as_p, as_div, the admin) print help_text with
+        # |safe. escape() marks the result safe, so the autoescaping templates do not escape it twice.
+        "help_text": escape(str(description)) if description not in (None, "") else "",
         "initial": initial,
         "required": not nullable and main != "boolean",
     }

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "accounts",
     "bots",
     "subscriptions",
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -88,6 +90,28 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- Content-Security-Policy (django-csp) -----------------------------------------------------------------------
+# The same policy in every environment (dev, tests, production), so a page that breaks under it breaks everywhere,
+# never only in production. Scripts come only from our own static files: an injected <script>, an on*= handler or a
+# javascript: URL does not run. Pages pass data to scripts with json_script or data- attributes (never string-built
+# JS); templates/ holds no inline script or handler (marketplace/tests/security/test_csp.py keeps it so).
+# Styles are our own files too: inline style attributes are refused as well (JS may still set element.style).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # data: for the SVG icons Pico and Swagger UI embed in their CSS.
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
 
 # --- Database ---------------------------------------------------------------------------------------------------
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
@@ -234,6 +258,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # DRF's defaults, with its HTML pages under the Content-Security-Policy (see marketplace.api.renderers).
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "marketplace.api.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "marketplace.api.pagination.StandardPagination",
     "PAGE_SIZE": 20,
     "COERCE_DECIMAL_TO_STRING": True,

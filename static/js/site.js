@@ -1,4 +1,5 @@
-// Small progressive enhancements; every form works without them (the server validates everything).
+// Small progressive enhancements, loaded on every page by base.html; every form works without them (the server
+// validates everything).
 (function () {
   "use strict";
 
@@ -48,6 +49,19 @@
   if (filters && window.matchMedia("(max-width: 900px)").matches && !window.location.search) {
     filters.open = false;
   }
+
+  // A form that asks first (deleting a key, cancelling a subscription): <form data-confirm="question">. This
+  // replaces inline onsubmit handlers, which the Content-Security-Policy refuses.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+
+  // A value shown once to copy (a new API key): selected when focused.
+  document.querySelectorAll("[data-select-on-focus]").forEach(function (input) {
+    input.addEventListener("focus", function () { input.select(); });
+  });
 
   // Credentials form: the passphrase only for the exchanges that issue one (Coinbase).
   var credentialForm = document.getElementById("credential-form");
