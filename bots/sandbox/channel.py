@@ -137,9 +137,12 @@ class Channel:
                 # Its own process group, so a timeout can kill the whole group at once.
                 start_new_session=True,
                 bufsize=0,
+                pass_fds=command.pass_fds,
             )
         except OSError as error:
             raise SandboxError(f"could not start the bot's process: {error}") from None
+        finally:
+            command.close_fds()  # the child has its copy (bwrap reads the seccomp filter from it)
         self.stderr = _StderrTail(self.popen.stderr)
         os.set_blocking(self.popen.stdin.fileno(), False)
         os.set_blocking(self.popen.stdout.fileno(), False)
