@@ -32,6 +32,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cgroups import CgroupUnavailable, SandboxCgroup, new_cgroup
 from .limits import MB, SandboxLimits
 from .seccomp import SeccompUnavailable, filter_fd
 
@@ -63,6 +64,11 @@ CHILD_ENV = {
     "NUMEXPR_NUM_THREADS": "1",
 }
 
+# Runs on the host and becomes bwrap: it first moves itself into the sandbox's cgroup (one cgroup.procs file per
+# hierarchy, the arguments before "--"), so every process of the sandbox starts inside it; a failed write stops it.
+LAUNCHER = 'set -e; while [ "$1" != -- ]; do echo $$ > "$1"; shift; done; shift; exec "$@"'
+SHELL = "/bin/sh"
+
 # -I: isolated mode (no PYTHON* variables, no user site, no script folder on sys.path); -B: no .pyc writes.
 BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from bots.sandbox.child import main; main(sys.argv[2:])"
 
@@ -73,7 +79,8 @@ class ChildCommand:
     (the host uid it runs as, None when unknown); ``sandboxed`` is False for the development fallback.
 
     ``pass_fds`` (the seccomp filter's descriptor) must reach the child through ``Popen(pass_fds=...)`` and
-    belong to whoever starts it: ``close_fds()`` once the child started (or failed to)."""
+    belong to whoever starts it: ``close_fds()`` once the child started (or failed to). ``cgroup`` is the
+    sandbox's own cgroup (``bots.sandbox.cgroups``), which the starter removes when the child stops."""
 
     argv: list[str]
     env: dict[str, str]
@@ -81,6 +88,7 @@ class ChildCommand:
     sandboxed: bool
     uid: int | None
     pass_fds: tuple[int, ...] = ()
+    cgroup: SandboxCgroup | None = None
 
     def close_fds(self) -> None:
         for fd in self.pass_fds:
@@ -149,10 +157,16 @@ def rlimit_args(limits: SandboxLimits) -> list[str]:
 
 
 def sandbox_command(bwrap: str, runtime: Path, bot_dir: Path | None, limits: SandboxLimits) -> ChildCommand:
-    """The bwrap command line for a child with ``runtime`` at /sandbox/lib and ``bot_dir`` at /bot, under the
-    seccomp filter (``bots.sandbox.seccomp``; raises ``SeccompUnavailable`` when it cannot be built). The
-    caller owns the returned command's ``pass_fds``."""
-    seccomp_fd = filter_fd()
+    """The command line for a child with ``runtime`` at /sandbox/lib and ``bot_dir`` at /bot: a launcher that
+    joins a new cgroup (``bots.sandbox.cgroups``: memory, tasks and CPU of the whole tree) and execs bwrap under
+    the seccomp filter (``bots.sandbox.seccomp``). Raises ``SeccompUnavailable`` or ``CgroupUnavailable``. The
+    caller owns the returned command's ``pass_fds`` and ``cgroup``."""
+    cgroup = new_cgroup(limits)
+    try:
+        seccomp_fd = filter_fd()
+    except BaseException:
+        cgroup.remove()
+        raise
     as_root = os.geteuid() == 0
     uid = UID_FIRST + secrets.randbelow(UID_COUNT) if as_root else None
     python_binds, python = _interpreter()
@@ -187,7 +201,8 @@ def sandbox_command(bwrap: str, runtime: Path, bot_dir: Path | None, limits: San
     argv += [PRLIMIT, *rlimit_args(limits), "--"]
     argv += [python, "-I", "-B", "-c", BOOTSTRAP, SANDBOX_LIB, "--bot", SANDBOX_BOT,
              "--cpu-seconds", str(limits.cpu_seconds), "--reap-strays"]
-    return ChildCommand(argv, dict(CHILD_ENV), "/", True, uid, (seccomp_fd,))
+    argv = [SHELL, "-c", LAUNCHER, "bot-sandbox-launcher", *cgroup.procs_files, "--", *argv]
+    return ChildCommand(argv, dict(CHILD_ENV), "/", True, uid, (seccomp_fd,), cgroup)
 
 
 def plain_command(runtime: Path, bot_dir: Path, limits: SandboxLimits) -> ChildCommand:
@@ -239,10 +254,11 @@ def _probe() -> SandboxCheck:
             return SandboxCheck(False, f"{tool} is missing (Debian package util-linux)")
     try:
         command = sandbox_command(bwrap, runtime_dir(), None, SandboxLimits())
-    except SeccompUnavailable as error:
+    except (SeccompUnavailable, CgroupUnavailable) as error:
         return SandboxCheck(False, str(error))
     # Swap the child's bootstrap for an import of what every bot needs, and a look at its own seccomp mode.
-    argv = command.argv[: command.argv.index("-c") + 1] + [PROBE_CODE]
+    python_c = len(command.argv) - command.argv[::-1].index("-c")
+    argv = command.argv[:python_c] + [PROBE_CODE]
     try:
         completed = subprocess.run(  # noqa: S603 - fixed argv, no shell
             argv, env=command.env, cwd=command.cwd, capture_output=True, timeout=30, check=False,
@@ -252,9 +268,13 @@ def _probe() -> SandboxCheck:
         return SandboxCheck(False, f"bubblewrap did not start: {error}")
     finally:
         command.close_fds()
+        tree_cpu_ns = command.cgroup.cpu_ns()
+        command.cgroup.remove()
     if completed.returncode != 0:
         detail = completed.stderr.decode(errors="replace").strip()[-500:]
         return SandboxCheck(False, f"bubblewrap failed (exit {completed.returncode}): {detail}")
+    if tree_cpu_ns <= 0:
+        return SandboxCheck(False, "the sandbox did not run inside its cgroup (no CPU time counted there)")
     return SandboxCheck(True, f"{bwrap} works")
 
 

@@ -5,14 +5,17 @@ pool still serves an honest bot.
 The kernel-interface attacks run in one decide (one sandbox start) and report each call's errno: the filter's
 answer is an ordinary error the bot sees, so one probe can try them all.
 """
+import dataclasses
 import json
 import signal
+import textwrap
+import time
 
 import pytest
 
-from bots.sandbox import SandboxCrashed
+from bots.sandbox import SandboxCrashed, SandboxedBot, SandboxStrayError, SandboxTimeout
 
-from .conftest import PROBE_TEMPLATE
+from .conftest import PROBE_TEMPLATE, TEST_LIMITS, wait_until_gone
 
 pytestmark = pytest.mark.usefixtures("needs_bwrap")
 
@@ -134,8 +137,6 @@ ALLOWED = ["F_GETFL still works", "AF_UNIX", "AF_INET", "AF_INET6", "socketpair 
 
 
 def probe_source(body):
-    import textwrap
-
     return PROBE_TEMPLATE.format(body=textwrap.indent(textwrap.dedent(body), " " * 8))
 
 
@@ -166,4 +167,181 @@ def test_a_call_through_the_x32_abi_kills_the_process(pool, probe_bot, candles, 
         bot.decide([{"id": 1}], candles[-3:])
 
     assert error.value.signal == signal.SIGSYS
+    still_serves()
+
+
+# -- memory: bounded for the whole tree, shared memory included ----------------------------------------------------
+
+TREE_LIMITS = dataclasses.replace(TEST_LIMITS, memory_mb=1024, cpu_seconds=8, wall_timeout_s=20, tmp_size_mb=2048,
+                                  file_size_mb=4096)
+
+FORK_AND_TOUCH = """
+    import mmap, time
+    children = []
+    for _ in range(8):
+        pid = os.fork()
+        if pid == 0:
+            {touch}
+            time.sleep(0.5)  # hold it while the others touch theirs
+            os._exit(0)
+        children.append(pid)
+    statuses = [os.waitpid(pid, 0)[1] for pid in children]
+    return Decision.hold(indicators={{"held": sum(s == 0 for s in statuses),
+                                      "killed": sum(os.WIFSIGNALED(s) and os.WTERMSIG(s) == 9 for s in statuses)}})
+"""
+TOUCH = {
+    "private": "hoard = b'x' * (300 * 1024 * 1024)",
+    # MAP_SHARED | MAP_ANONYMOUS is shmem: it counts against no rlimit beyond the address space, each page touched
+    "shared anonymous mmap": "area = mmap.mmap(-1, 300 * 1024 * 1024, flags=mmap.MAP_SHARED)\n"
+                             "            for offset in range(0, len(area), 4096): area[offset] = 1",
+}
+
+
+@pytest.mark.parametrize("touch", TOUCH, ids=list(TOUCH))
+def test_forked_children_share_one_memory_budget(probe_bot, candles, touch, still_serves):
+    # 8 children x 300 MB under a 1 GB limit: each alone fits its own RLIMIT_AS, together they would take 2.4 GB.
+    folder = probe_bot(FORK_AND_TOUCH.format(touch=TOUCH[touch]))
+
+    with SandboxedBot(folder, limits=TREE_LIMITS) as bot:
+        [outcome] = bot.decide([{"id": 1}], candles[-3:])
+
+    assert outcome.ok, outcome.error
+    assert outcome.decision.indicators["held"] <= 3  # at most 3 x 300 MB fit in 1 GB beside the interpreter
+    assert outcome.decision.indicators["killed"] >= 5  # the kernel's OOM killer, inside the sandbox's cgroup only
+    still_serves()
+
+
+SHARED = {
+    "memfd of 2 GB": """
+        fd = os.memfd_create("hoard")
+        for _ in range(32):
+            os.write(fd, b"x" * (64 * 1024 * 1024))  # write(), not mmap: RLIMIT_AS never sees it
+    """,
+    "2 GB file in /tmp": """
+        with open("/tmp/hoard", "wb") as handle:
+            for _ in range(32):
+                handle.write(b"x" * (64 * 1024 * 1024))
+    """,
+    "2 GB in /dev/shm-like tmpfs": """
+        os.makedirs("/tmp/shm", exist_ok=True)
+        for index in range(32):
+            with open(f"/tmp/shm/part{index}", "wb") as handle:
+                handle.write(b"x" * (64 * 1024 * 1024))
+    """,
+}
+
+
+@pytest.mark.parametrize("attack", SHARED, ids=list(SHARED))
+def test_shared_memory_and_tmp_files_count_against_the_limit(probe_bot, candles, attack, still_serves):
+    folder = probe_bot(textwrap.dedent(SHARED[attack]) + "return Decision.hold(reason='hoarded 2 GB')\n")
+
+    with SandboxedBot(folder, limits=TREE_LIMITS) as bot, pytest.raises(SandboxCrashed) as error:
+        bot.decide([{"id": 1}], candles[-3:])
+
+    assert error.value.signal == signal.SIGKILL  # the kernel's OOM killer, inside the sandbox's cgroup
+    assert str(error.value) == "the bot's process died of SIGKILL (memory limit of the whole sandbox: 1024 MB)"
+    still_serves()
+
+
+# -- nothing of a bot outlives its call -------------------------------------------------------------------------
+
+def sandbox_cpu_ns(bot):
+    return bot._resources.child.cgroup.cpu_ns()
+
+
+def test_a_daemon_that_escapes_the_childs_reaping_is_killed_with_the_sandbox(pool, probe_bot, candles, still_serves):
+    # The bot switches off the child's own clean-up (it runs in the same interpreter) and double-forks a daemon
+    # in a session of its own: the host still finds it in the sandbox's cgroup and kills everything.
+    folder = probe_bot("""
+        import time
+        sys.modules["bots.sandbox.child"].reap_strays = lambda: None
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                while True:
+                    time.sleep(0.01)
+            os._exit(0)
+        os.wait()
+        return Decision.hold(reason="a daemon keeps running")
+    """)
+
+    with pool.bot("evil", folder) as bot, pytest.raises(SandboxStrayError) as error:
+        try:
+            bot.decide([{"id": 1}], candles[-3:])
+        finally:
+            uid = bot.uid
+
+    assert error.value.processes == 1
+    assert "its sandbox was stopped and the answer discarded" in str(error.value)
+    assert wait_until_gone(uid) == []  # the host's process table: nothing of that uid is left
+    still_serves()
+
+
+def test_a_busy_thread_left_running_kills_the_sandbox(pool, probe_bot, candles, still_serves):
+    folder = probe_bot("""
+        import threading
+        threading.Thread(target=lambda: [None for _ in iter(int, 1)], daemon=True).start()
+        return Decision.hold(reason="a thread keeps spinning")
+    """)
+
+    with pool.bot("evil", folder) as bot, pytest.raises(SandboxStrayError) as error:
+        try:
+            bot.decide([{"id": 1}], candles[-3:])
+        finally:
+            uid = bot.uid
+
+    assert error.value.threads == 1
+    assert wait_until_gone(uid) == []
+    still_serves()
+
+
+def test_a_thread_that_waits_for_the_answer_is_frozen_between_calls(pool, probe_bot, candles, still_serves):
+    # Idle at the answer (so it passes the check), spinning right after: frozen, it burns nothing between calls;
+    # thawed for the next call, it is caught running and the sandbox is stopped.
+    folder = probe_bot("""
+        import threading, time
+        def later():
+            time.sleep(0.3)
+            while True:
+                pass
+        if not self.state.get("started"):
+            threading.Thread(target=later, daemon=True).start()
+        self.state["started"] = True
+        return Decision.hold()
+    """)
+
+    with pool.bot("evil", folder) as bot:
+        [first] = bot.decide([{"id": 1}], candles[-3:])
+        assert first.ok
+        before = sandbox_cpu_ns(bot)
+        time.sleep(1)
+        between = sandbox_cpu_ns(bot) - before
+        with pytest.raises(SandboxStrayError):
+            bot.decide([{"id": 1, "state": {"started": True}}], candles[-3:])
+
+    assert between == 0
+    still_serves()
+
+
+def test_the_cpu_limit_counts_every_process_of_the_tree(probe_bot, candles, still_serves):
+    # Each forked child has an RLIMIT_CPU of its own; the cgroup counts them together.
+    folder = probe_bot("""
+        for _ in range(4):
+            if os.fork() == 0:
+                while True:
+                    pass
+        os.wait()
+    """)
+    limits = dataclasses.replace(TEST_LIMITS, wall_timeout_s=30)
+
+    started = time.monotonic()
+    with SandboxedBot(folder, limits=limits) as bot, pytest.raises(SandboxTimeout) as error:
+        try:
+            bot.decide([{"id": 1}], candles[-3:])
+        finally:
+            uid = bot.uid
+
+    assert error.value.kind == "cpu"
+    assert time.monotonic() - started < 10
+    assert wait_until_gone(uid) == []
     still_serves()
