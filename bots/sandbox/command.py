@@ -76,7 +76,7 @@ BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from bots.sandbox.chil
 @dataclass(frozen=True)
 class ChildCommand:
     """How to start one child: ``argv`` for ``subprocess.Popen``, its ``env``, its ``cwd`` and ``uid``
-    (the host uid it runs as, None when unknown); ``sandboxed`` is False for the development fallback.
+    (the host uid it runs as, None when unknown); ``sandboxed`` is always True (there is no other mode).
 
     ``pass_fds`` (the seccomp filter's descriptor) must reach the child through ``Popen(pass_fds=...)`` and
     belong to whoever starts it: ``close_fds()`` once the child started (or failed to). ``cgroup`` is the
@@ -203,16 +203,6 @@ def sandbox_command(bwrap: str, runtime: Path, bot_dir: Path | None, limits: San
              "--cpu-seconds", str(limits.cpu_seconds), "--reap-strays"]
     argv = [SHELL, "-c", LAUNCHER, "bot-sandbox-launcher", *cgroup.procs_files, "--", *argv]
     return ChildCommand(argv, dict(CHILD_ENV), "/", True, uid, (seccomp_fd,), cgroup)
-
-
-def plain_command(runtime: Path, bot_dir: Path, limits: SandboxLimits) -> ChildCommand:
-    """The development fallback: the same child, limits and empty environment, but no isolation at all
-    (it sees the whole file system and the network). ``RLIMIT_NPROC`` does nothing when the host is root."""
-    argv = [sys.executable, "-I", "-B", "-c", BOOTSTRAP, str(runtime), "--bot", str(bot_dir),
-            "--cpu-seconds", str(limits.cpu_seconds)]
-    if os.access(PRLIMIT, os.X_OK):
-        argv = [PRLIMIT, *rlimit_args(limits), "--", *argv]
-    return ChildCommand(argv, dict(CHILD_ENV), str(bot_dir), False, None)
 
 
 # What the check runs inside a real sandbox: the libraries every bot needs, and proof that the filter is on.

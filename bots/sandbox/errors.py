@@ -10,7 +10,7 @@ bot's own code, the SDK and the Python libraries are visible.
     ├── SandboxProtocolError  the process answered something that is not a valid answer (or too much of it)
     ├── SandboxBotError       the bot's code raised an exception (carries the bot's traceback)
     │   └── SandboxStrayError  a process or running thread of the bot was still alive when its call answered
-    └── SandboxUnavailable    bubblewrap is missing or cannot run here, and the sandbox is required
+    └── SandboxUnavailable    the sandbox cannot run here (bubblewrap, seccomp or cgroups missing): nothing runs
 
 After a ``SandboxTimeout``, ``SandboxCrashed`` or ``SandboxProtocolError`` the process has been stopped;
 the next call starts a fresh one. After a ``SandboxBotError`` the process keeps running, except after a
@@ -85,4 +85,5 @@ class SandboxStrayError(SandboxBotError):
 
 
 class SandboxUnavailable(SandboxError):
-    """bubblewrap is missing or not usable on this machine, and ``require_sandbox`` is True."""
+    """The sandbox is not usable on this machine (bubblewrap, setpriv, prlimit, libseccomp or the cgroup
+    controllers missing, or a test start failed). The bot is refused: there is no unsandboxed fallback."""
