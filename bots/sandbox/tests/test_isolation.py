@@ -8,12 +8,14 @@ answer is an ordinary error the bot sees, so one probe can try them all.
 import dataclasses
 import json
 import signal
+import subprocess
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
-from bots.sandbox import SandboxCrashed, SandboxedBot, SandboxStrayError, SandboxTimeout
+from bots.sandbox import SandboxCrashed, SandboxedBot, SandboxStrayError, SandboxTimeout, cgroups
 
 from .conftest import PROBE_TEMPLATE, TEST_LIMITS, wait_until_gone
 
@@ -345,3 +347,79 @@ def test_the_cpu_limit_counts_every_process_of_the_tree(probe_bot, candles, stil
     assert time.monotonic() - started < 10
     assert wait_until_gone(uid) == []
     still_serves()
+
+
+def test_a_timer_signal_handler_gets_no_cpu_between_calls(pool, probe_bot, candles, still_serves):
+    # No thread, no process: an interval timer whose handler spins interrupts the child's wait for the next request.
+    # The frozen cgroup never lets it run; thawed, its spinning counts against the next call's CPU limit.
+    folder = probe_bot("""
+        import signal
+        def spin(*_):
+            for _ in range(10 ** 6):
+                pass
+        signal.signal(signal.SIGALRM, spin)
+        signal.setitimer(signal.ITIMER_REAL, 0.3, 0.05)
+        return Decision.hold()
+    """)
+
+    with pool.bot("evil", folder) as bot:
+        [outcome] = bot.decide([{"id": 1}], candles[-3:])
+        state = Path(bot._resources.child.cgroup.dirs[2], "freezer.state").read_text().strip()
+        before = sandbox_cpu_ns(bot)
+        time.sleep(1)
+        between = sandbox_cpu_ns(bot) - before
+
+    assert outcome.ok
+    assert state == "FROZEN"
+    assert between == 0
+    still_serves()
+
+
+def test_an_honest_bot_is_frozen_between_calls_and_thawed_for_each(pool, sma_bot, candles):
+    with pool.bot("good", sma_bot) as bot:
+        for _ in range(3):
+            [outcome] = bot.decide([{"id": 1, "config": {}, "state": {}}], candles[-100:])
+            assert outcome.ok
+            freezer = Path(bot._resources.child.cgroup.dirs[2], "freezer.state")
+            assert freezer.read_text().strip() == "FROZEN"
+        pid = bot.pid
+    assert bot.starts == 1 and pid is not None
+
+
+def test_it_removes_the_cgroups_of_dead_host_processes(pool, sma_bot, candles, monkeypatch):
+    found = cgroups.backend()
+    dead = subprocess.Popen(["true"])  # noqa: S607 - a pid that is surely gone afterwards
+    dead.wait()
+    stale = [parent / f"{dead.pid}-1" for parent in found.parents]
+    for folder in stale:
+        folder.mkdir()
+
+    monkeypatch.setattr(cgroups, "_backend", None)  # as in a new host process
+    cgroups.backend()
+
+    assert not any(folder.exists() for folder in stale)
+    with pool.bot("good", sma_bot) as bot:
+        [outcome] = bot.decide([{"id": 1, "config": {}, "state": {}}], candles[-100:])
+    assert outcome.ok
+    assert all(parent.name == "bot-sandbox" for parent in found.parents)
+
+
+def test_the_sandbox_runs_in_its_own_cgroup_from_its_first_instruction(pool, probe_bot, candles):
+    folder = probe_bot("""
+        return Decision.hold(reason=open("/proc/self/cgroup").read())
+    """)
+
+    with pool.bot("probe", folder) as bot:
+        [outcome] = bot.decide([{"id": 1}], candles[-3:])
+        group = bot._resources.child.cgroup
+        members = set(group.pids())
+        memory_limit = int(Path(group.dirs[0], "memory.limit_in_bytes").read_text())
+        tasks_limit = int(Path(group.dirs[1], "pids.max").read_text())
+
+    # Its own cgroup namespace: inside, the sandbox's cgroup is the root and no host path shows.
+    assert all(line.endswith(":/") for line in outcome.decision.reason.splitlines())
+    assert len(members) == 3  # the launcher (now bwrap), bwrap's PID 1, the child
+    assert memory_limit == TEST_LIMITS.memory_mb * 1024 * 1024
+    assert tasks_limit == TEST_LIMITS.max_processes + 3
+    pool.evict("probe")
+    assert not any(folder.exists() for folder in group.dirs)  # removed with the process
