@@ -420,6 +420,6 @@ def test_the_sandbox_runs_in_its_own_cgroup_from_its_first_instruction(pool, pro
     assert all(line.endswith(":/") for line in outcome.decision.reason.splitlines())
     assert len(members) == 3  # the launcher (now bwrap), bwrap's PID 1, the child
     assert memory_limit == TEST_LIMITS.memory_mb * 1024 * 1024
-    assert tasks_limit == TEST_LIMITS.max_processes + 3
+    assert tasks_limit == TEST_LIMITS.max_processes + cgroups.OVERHEAD_PROCESSES
     pool.evict("probe")
     assert not any(folder.exists() for folder in group.dirs)  # removed with the process
