@@ -11,6 +11,7 @@ import signal
 import subprocess
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -204,8 +205,11 @@ def test_forked_children_share_one_memory_budget(probe_bot, candles, touch, stil
     # 8 children x 300 MB under a 1 GB limit: each alone fits its own RLIMIT_AS, together they would take 2.4 GB.
     folder = probe_bot(FORK_AND_TOUCH.format(touch=TOUCH[touch]))
 
-    with SandboxedBot(folder, limits=TREE_LIMITS) as bot:
-        [outcome] = bot.decide([{"id": 1}], candles[-3:])
+    with SandboxedBot(folder, limits=TREE_LIMITS) as bot, ThreadPoolExecutor(1) as executor:
+        attack = executor.submit(bot.decide, [{"id": 1}], candles[-3:])
+        while not attack.done():  # a second sandbox keeps deciding while the first one hits its limit
+            still_serves()
+        [outcome] = attack.result()
 
     assert outcome.ok, outcome.error
     assert outcome.decision.indicators["held"] <= 3  # at most 3 x 300 MB fit in 1 GB beside the interpreter
