@@ -125,7 +125,9 @@ def _build() -> bytes:
                     rules.add_rule(no_family, name, seccomp.Arg(0, seccomp.EQ, family))
             rules.add_rule(no_family, name, seccomp.Arg(0, seccomp.GE, AF_MAX))
         for command in DENIED_FCNTL:
-            rules.add_rule(eperm, "fcntl", seccomp.Arg(1, seccomp.EQ, command))
+            # The kernel reads the command as an unsigned int: compare the low 32 bits only, or a command with
+            # garbage in the upper half would pass the filter and still lock.
+            rules.add_rule(eperm, "fcntl", seccomp.Arg(1, seccomp.MASKED_EQ, 0xFFFFFFFF, command))
         for flag in CLONE_NEW_FLAGS:
             rules.add_rule(eperm, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
         for request in DENIED_IOCTL:

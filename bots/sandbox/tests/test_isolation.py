@@ -59,6 +59,9 @@ attempt("F_GETLK", lambda: fcntl.fcntl(shared, fcntl.F_GETLK, lock))
 attempt("F_OFD_SETLK", lambda: fcntl.fcntl(shared, 37, lock))
 attempt("F_OFD_SETLKW", lambda: fcntl.fcntl(shared, 38, lock))
 attempt("F_SETLEASE", lambda: fcntl.fcntl(private, 1024, fcntl.F_RDLCK))
+lock_buffer = ctypes.create_string_buffer(lock)
+call("F_SETLK with high bits", 72, shared.fileno(), (1 << 32) | fcntl.F_SETLK, lock_buffer)
+call("F_OFD_SETLK with high bits", 72, shared.fileno(), (0xFFFF << 32) | 37, lock_buffer)
 attempt("F_GETFL still works", lambda: fcntl.fcntl(shared, fcntl.F_GETFL))
 call("inotify_init1", 294, 0)
 # sockets: only AF_UNIX and AF_INET/6 (which meet an empty network namespace)
@@ -125,7 +128,8 @@ return Decision.hold(reason=json.dumps(results))
 
 DENIED = {
     "EPERM": ["add_key", "request_key", "keyctl", "flock_shared", "flock_private", "lockf", "F_SETLK", "F_SETLKW",
-              "F_GETLK", "F_OFD_SETLK", "F_OFD_SETLKW", "F_SETLEASE", "inotify_init1", "unshare NEWUSER",
+              "F_GETLK", "F_OFD_SETLK", "F_OFD_SETLKW", "F_SETLEASE", "F_SETLK with high bits",
+              "F_OFD_SETLK with high bits", "inotify_init1", "unshare NEWUSER",
               "unshare NEWNS", "unshare NEWNET", "setns", "clone NEWUSER", "clone NEWPID", "ptrace TRACEME",
               "ptrace ATTACH 1", "process_vm_readv", "process_vm_writev", "kcmp", "bpf", "perf_event_open",
               "userfaultfd", "mount", "pivot_root", "chroot", "kexec_load", "init_module", "finit_module", "fsopen",
