@@ -7,6 +7,7 @@ answer is an ordinary error the bot sees, so one probe can try them all.
 """
 import dataclasses
 import json
+import os
 import signal
 import subprocess
 import textwrap
@@ -431,3 +432,38 @@ def test_the_sandbox_runs_in_its_own_cgroup_from_its_first_instruction(pool, pro
     assert tasks_limit == TEST_LIMITS.max_processes + cgroups.OVERHEAD_PROCESSES
     pool.evict("probe")
     assert not any(folder.exists() for folder in group.dirs)  # removed with the process
+
+
+def test_the_v2_backend_freezes_counts_and_kills_where_a_v2_hierarchy_is_mounted():
+    # This machine's cgroup v2 hierarchy has no controllers (they are all bound to v1), so the v2 limits
+    # (memory.max, pids.max) cannot be tried here; freezing, CPU time, killing and removal can.
+    mounts = [mount for mount, fstype, _ in cgroups._mounts() if fstype == "cgroup2"]
+    if not mounts:
+        pytest.skip("no cgroup v2 hierarchy mounted")
+    parent = Path(mounts[0]) / cgroups._own_paths()[""].lstrip("/") / "bot-sandbox-v2-test"
+    parent.mkdir(exist_ok=True)
+    group = cgroups.SandboxCgroup(cgroups._V2([parent]), f"{os.getpid()}-1")
+    try:
+        group.dirs[0].mkdir()
+        spinner = subprocess.Popen(  # noqa: S603 - the launcher's way in, then a busy loop
+            ["/bin/sh", "-c", 'echo $$ > "$0"; exec sh -c "while :; do :; done"', group.procs_files[0]])
+        deadline = time.monotonic() + 5
+        while group.cpu_ns() < 50_000_000 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert group.pids() == [spinner.pid]
+
+        assert group.freeze()
+        frozen_at = group.cpu_ns()
+        time.sleep(0.3)
+        assert group.cpu_ns() == frozen_at
+        group.thaw()
+        time.sleep(0.2)
+        assert group.cpu_ns() > frozen_at
+
+        group.freeze()
+        group.remove()  # cgroup.kill reaches a frozen process too
+        assert spinner.wait(timeout=5) == -signal.SIGKILL
+        assert not group.dirs[0].exists()
+    finally:
+        group.remove()
+        parent.rmdir()
