@@ -80,7 +80,7 @@ def _sandbox_checks(version: BotVersion, folder: Path) -> tuple[list[dict], list
         code_path=version.code_path, model_path=version.model_path, folder=folder, expected_sha256=version.code_sha256
     )
     config = version.default_config or {}
-    with SandboxedBot(code_dir, model_path=model, require_sandbox=settings.BOT_SANDBOX_REQUIRED) as bot:
+    with SandboxedBot(code_dir, model_path=model) as bot:
         try:
             info = bot.load()
         except SandboxError as error:

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -222,9 +221,7 @@ def _run(run: BacktestRun, progress: _ProgressWriter) -> dict:
             folder=Path(folder),
             expected_sha256=version.code_sha256,
         )
-        with SandboxedBot(
-            code_dir, model_path=model, limits=limits, require_sandbox=settings.BOT_SANDBOX_REQUIRED
-        ) as bot:
+        with SandboxedBot(code_dir, model_path=model, limits=limits) as bot:
             return bot.backtest(candles, timeout_s=SANDBOX_TIMEOUT_S, **arguments)
 
 
