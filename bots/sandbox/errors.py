@@ -9,6 +9,7 @@ bot's own code, the SDK and the Python libraries are visible.
     ├── SandboxCrashed        the bot's process died (exit code / signal, tail of its stderr)
     ├── SandboxProtocolError  the process answered something that is not a valid answer (or too much of it)
     ├── SandboxBotError       the bot's code raised an exception (carries the bot's traceback)
+    ├── SandboxLookahead      a backtest's decisions changed when recomputed without the later candles
     └── SandboxUnavailable    bubblewrap is missing or cannot run here, and the sandbox is required
 
 After a ``SandboxTimeout``, ``SandboxCrashed`` or ``SandboxProtocolError`` the process has been stopped;
@@ -72,3 +73,14 @@ class SandboxBotError(SandboxError):
 
 class SandboxUnavailable(SandboxError):
     """bubblewrap is missing or not usable on this machine, and ``require_sandbox`` is True."""
+
+
+class SandboxLookahead(SandboxError):
+    """A backtest's decisions did not survive verification: recomputed in a fresh process that never held a
+    later candle, the decision on candle ``index`` (opened at ``time_ms``) came out differently, so the bot used
+    future candles (or decides at random). The backtest has no result."""
+
+    def __init__(self, message: str, *, index: int, time_ms: int) -> None:
+        super().__init__(message)
+        self.index = index
+        self.time_ms = time_ms
