@@ -24,10 +24,11 @@ TIMEOUT_S = 20  # with TEST_LIMITS.process_cpu_seconds (30), the warm process is
 # Each finder returns the closes after the last of ``candles`` when it can reach them, else None.
 FINDERS = {
     "base": """
-        base = candles.close.base
-        if base is None or len(base) <= len(candles):
+        times, closes = candles.time.base, candles.close.base
+        if times is None or closes is None:
             return None
-        return np.asarray(base)[len(candles):]
+        at = int(np.searchsorted(np.asarray(times), candles.time[-1]))
+        return np.asarray(closes)[at + 1:]
     """,
     "gc": """
         n, last = len(candles), int(candles.time[-1])
