@@ -135,21 +135,26 @@ class History:
         if not isinstance(rows, list) or not rows:
             raise RequestError("'candles' must be a non-empty list of rows")
         try:
-            new = Candles.from_rows(rows)  # validates shape, finiteness and order within the rows
+            # One conversion for the whole batch (open times in ms are exact as float64: below 2**53).
+            table = np.array(rows, dtype=np.float64)
         except (TypeError, ValueError) as error:
             raise RequestError(f"bad candles: {error}") from None
-        if self.length and int(new.time[0]) <= int(self.buffers[0][self.length - 1]):
-            raise RequestError("bad candles: they must come after the ones already sent")
-        needed = self.length + len(new)
+        if table.ndim != 2 or table.shape[1] != 6 or not np.isfinite(table).all():
+            raise RequestError("bad candles: each row must be 6 finite numbers (time, open, high, low, close, volume)")
+        times = table[:, 0].astype(np.int64)
+        previous = self.buffers[0][self.length - 1] if self.length else None
+        if (np.diff(times) <= 0).any() or (previous is not None and times[0] <= previous):
+            raise RequestError("bad candles: open times must increase, after the candles already sent")
+        needed = self.length + len(times)
         if needed > len(self.buffers[0]):
             capacity = max(needed, 2 * len(self.buffers[0]), 256)
             for position, buffer in enumerate(self.buffers):
                 grown = np.empty(capacity, dtype=buffer.dtype)
                 grown[: self.length] = buffer[: self.length]
                 self.buffers[position] = grown
-        for buffer, column in zip(self.buffers, (new.time, new.open, new.high, new.low, new.close, new.volume),
-                                  strict=True):
-            buffer[self.length : needed] = column
+        self.buffers[0][self.length : needed] = times
+        for position in range(1, 6):
+            self.buffers[position][self.length : needed] = table[:, position]
         self.length = needed
 
     def candles(self) -> Candles:

@@ -368,3 +368,16 @@ def test_a_vector_backtest_equals_the_one_in_process_and_is_verified(sma_bot, ca
     assert streamed == run_backtest(SmaCrossover, candles[-400:], config={"fast": 5, "slow": 20}).to_json()
     assert starts == 3  # the warm process, and one fresh process per backtest (stopped after it)
     assert np.isfinite(result["stats"]["roi"])
+
+
+def test_a_prepared_fresh_process_serves_the_next_backtest_and_only_that(sma_bot, candles):
+    with SandboxedBot(sma_bot, limits=TEST_LIMITS) as bot:
+        bot.load()
+        bot.prepare_fresh(wait=True)
+        prepared = bot._resources.fresh
+        starts = bot.starts
+        bot.backtest(candles[-500:], timeout_s=TIMEOUT_S)
+
+        assert bot.starts == starts  # the prepared process verified it: no cold start in the call
+        assert not prepared.alive()  # and it was stopped: it has seen candles now
+        assert bot._resources.fresh is None
