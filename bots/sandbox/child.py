@@ -113,7 +113,13 @@ def reap_strays() -> None:
 
 def candles_from(request: dict) -> Candles:
     try:
-        return Candles.from_rows(request["candles"])
+        # One numpy conversion instead of a Python loop per value (open times in ms are exact as float64).
+        table = np.array(request["candles"], dtype=np.float64)
+        if table.size == 0:
+            table = table.reshape(0, 6)
+        if table.ndim != 2 or table.shape[1] != 6:
+            raise ValueError("each row must be [open_time_ms, open, high, low, close, volume]")
+        return Candles(table[:, 0].astype(np.int64), *(table[:, column] for column in range(1, 6)))
     except (KeyError, TypeError, ValueError) as error:
         raise RequestError(f"bad candles: {error}") from None
 

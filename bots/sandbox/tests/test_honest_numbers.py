@@ -381,3 +381,25 @@ def test_a_prepared_fresh_process_serves_the_next_backtest_and_only_that(sma_bot
         assert bot.starts == starts  # the prepared process verified it: no cold start in the call
         assert not prepared.alive()  # and it was stopped: it has seen candles now
         assert bot._resources.fresh is None
+
+
+def test_a_streamed_backtest_is_bounded_by_its_whole_budget(write_bot, series):
+    # Each decision is quick, but together they take longer than the call's budget: the budget covers the stream.
+    text = """
+import time
+
+from bots.sdk import Bot, Decision
+
+
+class Slow(Bot):
+    slug = "slow"
+
+    def decide(self, candles):
+        time.sleep(0.02)
+        return Decision.hold()
+"""
+    from bots.sandbox import SandboxTimeout
+
+    with SandboxedBot(write_bot(text), limits=TEST_LIMITS) as bot, pytest.raises(SandboxTimeout) as timeout:
+        bot.backtest(series, timeout_s=1)
+    assert timeout.value.kind == "wall" and timeout.value.limit_s == 1
