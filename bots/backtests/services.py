@@ -224,6 +224,7 @@ def _run(run: BacktestRun, progress: _ProgressWriter) -> dict:
         with SandboxedBot(
             code_dir, model_path=model, limits=limits, require_sandbox=settings.BOT_SANDBOX_REQUIRED
         ) as bot:
+            bot.prepare_fresh()  # the process that verifies (or is streamed) the decisions starts beside the warm one
             return bot.backtest(candles, timeout_s=SANDBOX_TIMEOUT_S, **arguments)
 
 
