@@ -124,6 +124,9 @@ def candles_from(request: dict) -> Candles:
         raise RequestError(f"bad candles: {error}") from None
 
 
+BAD_ROW = "bad candles: each row must be 6 finite numbers (time, open, high, low, close, volume)"
+
+
 class History:
     """The candles streamed by ``step`` so far: only ever the candles up to the one being decided on.
 
@@ -140,13 +143,18 @@ class History:
     def extend(self, rows: Any) -> None:
         if not isinstance(rows, list) or not rows:
             raise RequestError("'candles' must be a non-empty list of rows")
+        if len(rows) == 1 and self.length < len(self.buffers[0]):
+            self.append(rows[0])  # the usual step: one new candle, room in the buffers
+            return
         try:
             # One conversion for the whole batch (open times in ms are exact as float64: below 2**53).
             table = np.array(rows, dtype=np.float64)
         except (TypeError, ValueError) as error:
             raise RequestError(f"bad candles: {error}") from None
-        if table.ndim != 2 or table.shape[1] != 6 or not np.isfinite(table).all():
-            raise RequestError("bad candles: each row must be 6 finite numbers (time, open, high, low, close, volume)")
+        if table.ndim != 2 or table.shape[1] != 6 or not np.isfinite(table).all() or (
+            table[:, 0] != np.floor(table[:, 0])
+        ).any():
+            raise RequestError(BAD_ROW)
         times = table[:, 0].astype(np.int64)
         previous = self.buffers[0][self.length - 1] if self.length else None
         if (np.diff(times) <= 0).any() or (previous is not None and times[0] <= previous):
@@ -162,6 +170,23 @@ class History:
         for position in range(1, 6):
             self.buffers[position][self.length : needed] = table[:, position]
         self.length = needed
+
+    def append(self, row: Any) -> None:
+        """One candle, checked as ``extend`` checks a batch, without numpy's per-call overhead."""
+        try:
+            if not isinstance(row, list) or len(row) != 6:
+                raise ValueError("not 6 numbers")
+            time_ms, *prices = (float(value) for value in row)
+        except (TypeError, ValueError):
+            raise RequestError(BAD_ROW) from None
+        if not all(math.isfinite(value) for value in (time_ms, *prices)) or not time_ms.is_integer():
+            raise RequestError(BAD_ROW)
+        if self.length and time_ms <= self.buffers[0][self.length - 1]:
+            raise RequestError("bad candles: open times must increase, after the candles already sent")
+        self.buffers[0][self.length] = int(time_ms)
+        for position, price in enumerate(prices, start=1):
+            self.buffers[position][self.length] = price
+        self.length += 1
 
     def candles(self) -> Candles:
         """The history as a ``Candles`` of fresh, read-only copies (``base`` None: no way back to the buffers)."""
