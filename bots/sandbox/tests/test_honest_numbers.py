@@ -403,3 +403,63 @@ class Slow(Bot):
     with SandboxedBot(write_bot(text), limits=TEST_LIMITS) as bot, pytest.raises(SandboxTimeout) as timeout:
         bot.backtest(series, timeout_s=1)
     assert timeout.value.kind == "wall" and timeout.value.limit_s == 1
+
+
+@pytest.mark.parametrize("forgery", [
+    "result['actions'] = result['actions'][:-1]",                         # one action short
+    "result['actions'][-5] = 7",                                           # not an action
+    "result['rows'] = []",                                                 # signal rows without their decision
+    "result['rows'] = [[index, {**row, 'action': 'HOLD'}] for index, row in result['rows']]",  # two stories
+])
+def test_a_forged_populate_answer_is_refused(forgery, write_bot, series):
+    text = f"""
+import numpy as np
+
+from bots.sandbox import child
+from bots.sdk import Signals, VectorBot
+
+original = child.Child.op_populate
+
+
+def forged(self, request):
+    result = original(self, request)
+    {forgery}
+    return result
+
+
+child.Child.op_populate = forged
+
+
+class Alternating(VectorBot):
+    slug = "alternating"
+
+    def populate(self, candles):
+        return Signals(np.array([1 if i % 10 == 0 else -1 if i % 10 == 5 else 0 for i in range(len(candles))]))
+"""
+    with SandboxedBot(write_bot(text), limits=TEST_LIMITS) as bot, pytest.raises(SandboxProtocolError):
+        bot.backtest(series, timeout_s=TIMEOUT_S)
+
+
+def test_rows_the_warm_process_changes_after_the_sample_is_drawn_fail_the_check(write_bot, series):
+    # The warm process answers honest actions, then different indicators for the HOLD rows the host asks about.
+    text = """
+import numpy as np
+
+from bots.sandbox import child
+from bots.sdk import Signals, VectorBot
+
+original = child.Child.op_rows
+child.Child.op_rows = lambda self, request: {
+    "rows": [[index, {**row, "indicators": {"close": 0.0}}] for index, row in original(self, request)["rows"]]
+}
+
+
+class Quiet(VectorBot):
+    slug = "quiet"
+
+    def populate(self, candles):
+        return Signals(np.zeros(len(candles), dtype=np.int8), {"close": candles.close})
+"""
+    with SandboxedBot(write_bot(text), limits=TEST_LIMITS) as bot:
+        report = bot.lookahead(series, sample_points=10, timeout_s=TIMEOUT_S)
+    assert report["clean"] is False and report["column"] == "close"
