@@ -38,6 +38,10 @@ OP_ERROR_KINDS = {
     "ping": frozenset({"request"}),
     "load": frozenset({"bot", "request"}),
     "decide": frozenset({"bot", "request"}),
+    "bot_start": frozenset({"bot", "config", "request"}),
+    "step": frozenset({"bot", "request"}),
+    "populate": frozenset({"bot", "request"}),
+    "rows": frozenset({"bot", "request"}),
 }
 MAX_ERROR_CHARS = 2_000
 MAX_TRACEBACK_CHARS = 20_000
