@@ -276,8 +276,9 @@ class Forger(Bot):
         bot.backtest(series, timeout_s=TIMEOUT_S)
 
 
-def test_a_forged_result_riding_on_its_decisions_is_ignored(write_bot, series):
-    # Valid HOLD decisions that also carry a forged result: the host reads the decision and nothing else.
+def test_a_forged_result_riding_on_its_decisions_is_refused(write_bot, series):
+    # HOLD decisions that also carry a forged result: the host's strict reader refuses a decision with keys it does
+    # not know (bots.sdk.Decision.from_json), so the backtest has no result at all, forged or not.
     text = f"""
 from bots.sandbox import child
 from bots.sdk import Bot, Decision
@@ -294,13 +295,9 @@ class Forger(Bot):
     def decide(self, candles):
         return Decision.hold(reason="ROI +887 %", indicators={{"roi": 8.87}})
 """
-    with SandboxedBot(write_bot(text), limits=TEST_LIMITS) as bot:
-        result = bot.backtest(series, timeout_s=TIMEOUT_S)
-
-    assert result["trades"] == []
-    assert result["stats"]["roi"] == 0.0
-    assert result["stats"]["trades"] == 0
-    assert {point["equity"] for point in result["equity_curve"]} == {"10000"}
+    bot = SandboxedBot(write_bot(text), limits=TEST_LIMITS)
+    with bot, pytest.raises(SandboxProtocolError, match="unknown decision keys"):
+        bot.backtest(series, timeout_s=TIMEOUT_S)
 
 
 def test_the_streamed_process_never_holds_a_later_candle(write_bot, series):
