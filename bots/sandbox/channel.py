@@ -16,7 +16,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from typing import Any
 
@@ -166,6 +166,7 @@ class Channel:
         self.seq = 0
         self.cpu_s = 0.0
         self.killed = False
+        self._session_cpu_s: float | None = None
 
     @property
     def pid(self) -> int:
@@ -193,6 +194,22 @@ class Channel:
         if self.cgroup is not None:
             self.cgroup.remove()
 
+    @contextlib.contextmanager
+    def session(self, cpu_seconds: float) -> Iterator[None]:
+        """Many requests as one call (a streamed backtest sends one ``step`` per candle): the sandbox is thawed once,
+        the CPU time of its whole tree counts against ``cpu_seconds`` from here, and at the end, as after any call,
+        nothing of the bot may still run and the sandbox is frozen. Thawing, scanning and freezing around each of
+        3000 steps cost more than the steps themselves (measured: 4 s instead of under 1 s). After an error inside,
+        the caller stops the process (the sandbox is left thawed)."""
+        self._begin_call()
+        self._session_cpu_s = cpu_seconds
+        try:
+            yield
+        finally:
+            self._session_cpu_s = None
+        if self.alive():
+            self._end_call(cpu_seconds)
+
     # -- one request ----------------------------------------------------------------------------
 
     def request(
@@ -212,9 +229,12 @@ class Channel:
         self.seq += 1
         message = {"seq": self.seq, "op": op, "cpu_seconds": cpu_seconds, **payload}
         request = json.dumps(message, separators=(",", ":")).encode() + b"\n"
-        self._begin_call()
-        line, more = self._exchange(request, timeout_s, cpu_seconds, on_progress)
-        self._end_call(cpu_seconds)
+        in_session = self._session_cpu_s is not None
+        if not in_session:
+            self._begin_call()
+        line, more = self._exchange(request, timeout_s, self._session_cpu_s or cpu_seconds, on_progress)
+        if not in_session:
+            self._end_call(cpu_seconds)
         # The line is untrusted (the bot can write it): read it within bounds and check it against the schema
         # (bots.sandbox.wire); any violation stops the process.
         try:

@@ -231,31 +231,40 @@ def verify_backtest(
     fresh = bot._take_fresh()
     try:
         stream = StreamedDecisions(budget, fresh, candles, populated.name)
-        stream.start(config)
-        if stream.startup_candles != populated.startup_candles:
-            raise SandboxLookahead(
-                "the bot's warm-up differs between two runs of the same config: its decisions cannot be verified",
-                index=0, time_ms=int(candles.time[0]),
-            )
-        for index in checks:
-            truncated = stream.decide_at(index)
-            if index in acted:
-                full = populated.row(index)
-                same = full.action is truncated.action and full.size == truncated.size
-                shown = _describe(full)
-            else:
-                same = truncated.action is populated.actions[index]
-                shown = populated.actions[index].value
-            if not same:
-                raise SandboxLookahead(
-                    f"the bot's decision on candle {index} ({_time(candles, index)}) changes when the later candles "
-                    f"are not there: {shown} with the whole series, {_describe(truncated)} without. Its signals use "
-                    "future candles (look-ahead), or are not reproducible; the backtest has no result.",
-                    index=index, time_ms=int(candles.time[index]),
-                )
+        with fresh.session(budget.cpu_s):
+            _verify_rows(stream, populated, config, checks, acted)
     finally:
         fresh.kill()
     return len(checks)
+
+
+def _verify_rows(
+    stream: StreamedDecisions, populated: PopulatedDecisions, config: dict | None, checks: list[int], acted: set[int]
+) -> None:
+    """Stream ``checks`` (sorted) to the fresh process and compare each with the populated row."""
+    candles = populated.candles
+    stream.start(config)
+    if stream.startup_candles != populated.startup_candles:
+        raise SandboxLookahead(
+            "the bot's warm-up differs between two runs of the same config: its decisions cannot be verified",
+            index=0, time_ms=int(candles.time[0]),
+        )
+    for index in checks:
+        truncated = stream.decide_at(index)
+        if index in acted:
+            full = populated.row(index)
+            same = full.action is truncated.action and full.size == truncated.size
+            shown = _describe(full)
+        else:
+            same = truncated.action is populated.actions[index]
+            shown = populated.actions[index].value
+        if not same:
+            raise SandboxLookahead(
+                f"the bot's decision on candle {index} ({_time(candles, index)}) changes when the later candles "
+                f"are not there: {shown} with the whole series, {_describe(truncated)} without. Its signals use "
+                "future candles (look-ahead), or are not reproducible; the backtest has no result.",
+                index=index, time_ms=int(candles.time[index]),
+            )
 
 
 def sandboxed_backtest(
@@ -285,8 +294,9 @@ def sandboxed_backtest(
         if not vectorized:
             fresh = fresh or bot._take_fresh()
             streamed = StreamedDecisions(budget, fresh, candles, name)
-            streamed.start(config)
-            return simulate(candles, streamed, **settings).to_json()
+            with fresh.session(budget.cpu_s):
+                streamed.start(config)
+                return simulate(candles, streamed, **settings).to_json()
         populated = PopulatedDecisions(budget, bot._warm(budget.cpu_s), candles, name)
         populated.start(config)
         result = simulate(candles, populated, **settings)
@@ -323,28 +333,36 @@ def sandboxed_lookahead(
     fresh = bot._take_fresh()
     try:
         stream = StreamedDecisions(budget, fresh, candles, populated.name)
-        stream.start(config)
-        for index in sorted(full):
-            checked.append(index)
-            difference = decision_difference(full[index], stream.decide_at(index))
-            if difference is None:
-                continue
-            column, full_value, truncated_value = difference
-            return LookaheadResult(
-                clean=False,
-                first_index=index,
-                first_time_ms=int(candles.time[index]),
-                column=column,
-                full_value=full_value,
-                truncated_value=truncated_value,
-                checked_indices=tuple(checked),
-                message=(
-                    f"row {index} ('{column}') changes when the later candles are not there: {full_value} with the "
-                    f"full history, {truncated_value} recomputed by a process that never saw the later candles"
-                ),
-            ).to_json()
+        with fresh.session(budget.cpu_s):
+            return _lookahead_rows(stream, candles, config, full, checked)
     finally:
         fresh.kill()
+
+
+def _lookahead_rows(
+    stream: StreamedDecisions, candles: Candles, config: dict | None, full: dict[int, Decision], checked: list[int]
+) -> dict:
+    """Stream the rows of ``full`` (in order) to the fresh process; the first that differs makes the result."""
+    stream.start(config)
+    for index in sorted(full):
+        checked.append(index)
+        difference = decision_difference(full[index], stream.decide_at(index))
+        if difference is None:
+            continue
+        column, full_value, truncated_value = difference
+        return LookaheadResult(
+            clean=False,
+            first_index=index,
+            first_time_ms=int(candles.time[index]),
+            column=column,
+            full_value=full_value,
+            truncated_value=truncated_value,
+            checked_indices=tuple(checked),
+            message=(
+                f"row {index} ('{column}') changes when the later candles are not there: {full_value} with the "
+                f"full history, {truncated_value} recomputed by a process that never saw the later candles"
+            ),
+        ).to_json()
     return LookaheadResult(
         True, checked_indices=tuple(checked),
         message=f"{len(checked)} rows recomputed without the later candles agree",
