@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
 from accounts.models import AuditLog, ExchangeCredential, User
+from accounts.validators import person_email_validate
 from marketplace.admin_utils import ReadOnlyAdmin
 
 
@@ -11,11 +12,22 @@ class UserCreationForm(AdminUserCreationForm):
         model = User
         fields = ("email", "role")
 
+    def clean_email(self) -> str:
+        # Staff create people here; principals' users are created by the partner API alone (accounts.validators).
+        return person_email_validate(self.cleaned_data["email"])
+
 
 class UserEditForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+    def clean_email(self) -> str:
+        # A principal's user keeps its placeholder address; no account may be moved into the reserved domain.
+        email = self.cleaned_data["email"]
+        if "email" in self.changed_data:
+            person_email_validate(email)
+        return email
 
 
 @admin.register(User)
