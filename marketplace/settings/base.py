@@ -99,6 +99,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
         }
     )
     DATABASES["default"].setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves pages and a worker at once (docs/deployment.md, "SQLite"). Without these, a page
+    # writing while the worker writes answered "database is locked" (a 500):
+    # - WAL: readers never block the writer nor the writer them; synchronous=NORMAL is durable enough under WAL
+    #   (a power cut may lose the last commits, never corrupt the file).
+    # - timeout: a writer waits up to this long for the other one's write lock instead of failing at once.
+    # - IMMEDIATE: a transaction takes the write lock when it begins. A DEFERRED one that read first and then
+    #   wants to write cannot wait for the lock (SQLite refuses at once, to avoid a deadlock), busy timeout or not.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": env.int("SQLITE_TIMEOUT_S", default=20),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 
