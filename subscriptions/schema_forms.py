@@ -26,6 +26,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from bots.json_text import BoundedJSONFormField
 from bots.sdk.config import PatternError, pattern_search
 
 SEPARATOR = "__"
@@ -129,7 +130,7 @@ def schema_field(spec: dict, key: str, initial: Any) -> forms.Field:
         )
     if initial is not None:
         common["initial"] = json.dumps(initial)
-    return forms.JSONField(**common)
+    return BoundedJSONFormField(**common)
 
 
 def schema_fields(schema: dict | None, *, prefix: str, values: dict | None = None) -> dict[str, forms.Field]:

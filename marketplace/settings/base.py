@@ -219,6 +219,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # JSON bodies through the one bounded reader (depth, lone surrogates, NaN: a 400, never a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "marketplace.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "marketplace.api.pagination.StandardPagination",
     "PAGE_SIZE": 20,

@@ -29,9 +29,7 @@ def _run_probe(db_path: Path, *extra: str) -> dict:
         "CELERY_TASK_ALWAYS_EAGER": "true",
     }
     env.pop("CACHE_URL", None)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, env=env, check=True, timeout=300
-    )
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, env=env, check=True, timeout=300)
     done = subprocess.run(
         [sys.executable, __file__, str(db_path), *extra],
         cwd=BASE_DIR,
@@ -136,9 +134,7 @@ def probe(plain: bool) -> dict:
         "writer_errors": writer["errors"][:3],
         "statuses": statuses,
         "stored_status": subscription.status,
-        "audited_pauses": AuditLog.objects.filter(
-            action__icontains="pause", record_id=subscription.pk
-        ).count(),
+        "audited_pauses": AuditLog.objects.filter(action__icontains="pause", record_id=subscription.pk).count(),
     }
 
 

@@ -47,9 +47,7 @@ def _subscriptions(client, key, principal=ALICE_P):
     ],
 )
 def test_it_refuses_a_reserved_address_at_sign_up_and_stores_nothing(client, email):
-    response = client.post(
-        SIGNUP, {"email": email, "password1": PASSWORD, "password2": PASSWORD, "role": "USER"}
-    )
+    response = client.post(SIGNUP, {"email": email, "password1": PASSWORD, "password2": PASSWORD, "role": "USER"})
     assert response.status_code == 200
     assert "reserved" in response.context["form"].errors["email"][0]
     assert not User.objects.filter(email__iexact=email).exists()
@@ -64,8 +62,13 @@ def test_it_refuses_a_reserved_address_in_the_service():
 def test_it_refuses_a_reserved_address_in_the_admin(staff_client):
     response = staff_client.post(
         reverse("admin:accounts_user_add"),
-        {"email": "squat@principals.invalid", "role": "USER", "password1": PASSWORD, "password2": PASSWORD,
-         "usable_password": "true"},
+        {
+            "email": "squat@principals.invalid",
+            "role": "USER",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "usable_password": "true",
+        },
     )
     assert response.status_code == 200
     assert "reserved" in str(response.context["adminform"].form.errors["email"])
