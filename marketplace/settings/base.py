@@ -279,6 +279,10 @@ EXCHANGE_API_BASE_URLS = env.json("EXCHANGE_API_BASE_URLS", default={})
 # Fee assumed for paper fills (fraction of notional, each side), as in backtests.
 PAPER_FEE_RATE = env.str("PAPER_FEE_RATE", default="0.001")
 PAPER_STARTING_BALANCE = env.str("PAPER_STARTING_BALANCE", default="10000")
+# Subscribers' results (capital, P&L, equity curves, statistics, distributions, daily snapshots) are published only
+# as aggregates of at least this many subscriptions, on the bot's page and in the API: below it, one subscriber's
+# money would be public (docs/statistics.md, "Privacy").
+SUBSCRIBER_OUTCOMES_MIN_GROUP = env.int("SUBSCRIBER_OUTCOMES_MIN_GROUP", default=5)
 # Uploaded bot code runs only under bubblewrap when this is true (production.py forces it).
 BOT_SANDBOX_REQUIRED = env_bool("BOT_SANDBOX_REQUIRED", default=False)
 # How long one exchange request may take before its outcome is treated as unknown (orders are then looked up).
