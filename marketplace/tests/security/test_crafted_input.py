@@ -10,6 +10,7 @@ import contextlib
 import json
 import sqlite3
 import threading
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -344,3 +345,24 @@ def test_it_answers_a_version_the_index_refuses_with_409_and_stores_nothing(clie
     assert response.status_code == 409, response.content
     assert response.json()["error"]["code"] == "conflict" and "version" in response.json()["error"]["fields"]
     assert real_filter(bot=bot).count() == 1 and stored_files() == []
+
+
+@pytest.mark.django_db
+def test_it_answers_crafted_bodies_on_the_partner_api_with_400(client):
+    from partners.services import registration_create
+    from partners.tests.conftest import ALICE_P, bot_key, make_partner
+
+    partner, _ = make_partner("acme@example.com")
+    _, key = registration_create(
+        partner=partner, bot=builtin_bot(), marketplace_name="Acme", price_on_marketplace=Decimal("19.00")
+    )
+    urls = [
+        reverse("api:marketplace-credential", args=[ALICE_P, "BINANCE", "testnet"]),
+        reverse("api:marketplace-subscription-list", args=[ALICE_P]),
+    ]
+    for url, method in zip(urls, ("put", "post"), strict=True):
+        for body in CRAFTED_BODIES.values():
+            response = getattr(client, method)(url, body, content_type="application/json", **bot_key(key))
+            assert response.status_code == 400, (url, response.content[:300])
+    assert not User.objects.filter(user_principal_id=ALICE_P).exists()
+    assert not Subscription.objects.exists()
