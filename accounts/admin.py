@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import AuditLog, ExchangeCredential, User
 from accounts.services import credential_delete, login_lockout_lift, user_password_change_record
+from accounts.validators import person_email_validate
 from marketplace.admin_utils import AuditedAdmin, ReadOnlyAdmin
 
 
@@ -23,11 +24,22 @@ class UserCreationForm(AdminUserCreationForm):
         model = User
         fields = ("email", "role")
 
+    def clean_email(self) -> str:
+        # Staff create people here; principals' users are created by the partner API alone (accounts.validators).
+        return person_email_validate(self.cleaned_data["email"])
+
 
 class UserEditForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+    def clean_email(self) -> str:
+        # A principal's user keeps its placeholder address; no account may be moved into the reserved domain.
+        email = self.cleaned_data["email"]
+        if "email" in self.changed_data:
+            person_email_validate(email)
+        return email
 
 
 @admin.register(User)

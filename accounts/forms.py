@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import Exchange, User
 from accounts.services import PASSPHRASE_EXCHANGES
+from accounts.validators import person_email_validate
 
 ROLE_CHOICES = [
     (User.Role.USER, "Trader: I want to run bots on my exchange account"),
@@ -30,7 +31,7 @@ class SignupForm(forms.Form):
     role = forms.ChoiceField(label="I am a", choices=ROLE_CHOICES, initial=User.Role.USER, widget=forms.RadioSelect)
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
+        email = person_email_validate(self.cleaned_data["email"].strip().lower())
         if User.objects.filter(email__iexact=email).exists():
             raise ValidationError("An account with this email exists already. Log in, or reset its password.")
         return email

@@ -11,6 +11,7 @@ from accounts import api_keys, crypto
 from accounts.client_ip import client_ip
 from accounts.exceptions import CredentialError
 from accounts.models import AuditLog, Exchange, ExchangeCredential, User
+from accounts.validators import email_is_reserved
 
 # Exchanges whose API keys come with a passphrase (ccxt's `password`).
 PASSPHRASE_EXCHANGES = {Exchange.COINBASE}
@@ -44,6 +45,10 @@ def audit_log_record(
 
 @transaction.atomic
 def user_create(*, email: str, password: str, role: str = User.Role.USER, **fields) -> User:
+    """A person's account. Raises ValueError for an address in a reserved domain (accounts.validators): those are
+    the partner API's principals' alone, and the sign-up form refuses them first with a message."""
+    if email_is_reserved(email):
+        raise ValueError("a person's account cannot use a reserved (.invalid) email address")
     user = User.objects.create_user(email=email, password=password, role=role, **fields)
     audit_log_record(actor=user, action="user.create", instance=user, new_values={"email": user.email, "role": role})
     return user

@@ -59,7 +59,8 @@ def bot_new(request):
         else:
             messages.success(request, f"“{bot.name}” is uploaded: validation runs now, then staff review it.")
             return redirect("developer:dashboard")
-    return render(request, "developer/bot_form.html", {"form": form})
+    # 400 for a refused form, so a script (and the security tests) can tell a refusal from a page.
+    return render(request, "developer/bot_form.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @developer_required
@@ -86,7 +87,8 @@ def version_new(request, slug: str):
         else:
             messages.success(request, f"Version {version.version} is uploaded: validation runs now.")
             return redirect("developer:version", version_id=version.pk)
-    return render(request, "developer/version_form.html", {"form": form, "bot": bot, "newest": newest})
+    context = {"form": form, "bot": bot, "newest": newest}
+    return render(request, "developer/version_form.html", context, status=400 if form.errors else 200)
 
 
 @developer_required

@@ -45,6 +45,14 @@ class CodeIntegrityError(BotError):
         super().__init__(f"This bot version was not run: {detail}.")
 
 
+class UploadConflict(UploadRejected):
+    """The upload lost a race: the same version of the bot was stored at the same moment. Nothing was stored.
+    A 409 in the API (marketplace.api.exceptions reads `status_code` and `code`)."""
+
+    status_code = 409
+    code = "conflict"
+
+
 class BotConfigInvalid(BotError):
     """The config schema or the default config of an upload is invalid.
 

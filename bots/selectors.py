@@ -9,10 +9,12 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
+    Exists,
     F,
     FloatField,
     IntegerField,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -24,8 +26,9 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from bots.models import Bot, BotPerformance, BotReview, BotVersion
+from bots.track_record import min_group
 from subscriptions.models import Subscription
-from trading.models import Trade
+from trading.models import PerformanceLog, Trade
 
 if TYPE_CHECKING:
     from bots.filters import BotCatalogFilter
@@ -57,6 +60,8 @@ def bot_catalog_queryset(*, now: datetime | None = None) -> QuerySet[Bot]:
     - `pnl_30d`, `cost_30d`, `return_30d`: over the trades of all its subscriptions (paper and exchange) CLOSED in
       the 30 days before `now`: the sum of their net `pnl`, the sum of their cost (quantity × entry price + entry
       fee), and pnl / cost (a float fraction; None without such trades). See docs/statistics.md.
+      All three are None unless at least settings.SUBSCRIBER_OUTCOMES_MIN_GROUP subscriptions closed those trades
+      (`traders_30d`): with fewer, the sum would be one subscriber's money.
     """
     now = now or timezone.now()
     closed = (
@@ -80,13 +85,22 @@ def bot_catalog_queryset(*, now: datetime | None = None) -> QuerySet[Bot]:
         .annotate(count=Count("pk"))
         .values("count")[:1]
     )
+    traders = Subquery(
+        closed.annotate(count=Count("subscription", distinct=True)).values("count")[:1], output_field=IntegerField()
+    )
+    published = Q(traders_30d__gte=min_group())
     return (
         Bot.objects.filter(status__in=PUBLIC_STATUSES)
         .select_related("developer", "category")
         .annotate(
-            pnl_30d=pnl_30d,
-            cost_30d=cost_30d,
+            traders_30d=Coalesce(traders, 0),
+            all_pnl_30d=pnl_30d,
+            all_cost_30d=cost_30d,
             active_subscribers=Coalesce(Subquery(active, output_field=IntegerField()), 0),
+        )
+        .annotate(
+            pnl_30d=Case(When(published, then=F("all_pnl_30d")), default=None, output_field=MONEY),
+            cost_30d=Case(When(published, then=F("all_cost_30d")), default=None, output_field=MONEY),
         )
         .annotate(
             # A float ratio: SQLite would divide two whole decimals as integers (20 / 2000 = 0).
@@ -124,8 +138,18 @@ def bot_versions(*, bot: Bot) -> QuerySet[BotVersion]:
     return BotVersion.objects.filter(bot=bot).order_by("-created_at", "-pk")
 
 
+def bot_subscriptions_that_ran(*, bot: Bot) -> int:
+    """How many of the bot's subscriptions (any mode, any status) ever traded or logged a decision."""
+    ran = Trade.objects.filter(subscription=OuterRef("pk")).values("pk")[:1]
+    logged = PerformanceLog.objects.filter(subscription=OuterRef("pk")).values("pk")[:1]
+    return Subscription.objects.filter(bot=bot).filter(Exists(ran) | Exists(logged)).count()
+
+
 def bot_recent_performance(*, bot: Bot, days: int = 30) -> list[BotPerformance]:
-    """The bot's last `days` daily snapshots (trading.maintenance.bot_statistics_refresh), oldest first."""
+    """The bot's last `days` daily snapshots (trading.maintenance.bot_statistics_refresh), oldest first; none while
+    fewer than settings.SUBSCRIBER_OUTCOMES_MIN_GROUP of its subscriptions ran (a day's P&L would be one person's)."""
+    if bot_subscriptions_that_ran(bot=bot) < min_group():
+        return []
     return list(reversed(BotPerformance.objects.filter(bot=bot).order_by("-date")[:days]))
 
 

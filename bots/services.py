@@ -1,9 +1,10 @@
 """Writes of the bots app: moderation (every moderation writes an audit log row), uploads and reviews."""
 
+import secrets
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.http import HttpRequest
 from django.utils import timezone
@@ -19,6 +20,7 @@ from bots.exceptions import (
     NotBotDeveloper,
     RejectionReasonRequired,
     ReviewNotAllowed,
+    UploadConflict,
     UploadRejected,
 )
 from bots.models import Bot, BotCategory, BotReview, BotVersion
@@ -223,13 +225,36 @@ def _config_check(*, config_schema, default_config) -> dict:
         raise BotConfigInvalid({"default_config": error.errors}) from None
 
 
-def _unique_slug(name: str) -> str:
+# Inserts tried when another bot took the chosen slug between the check and the insert (two bots of one name at once).
+SLUG_ATTEMPTS = 5
+
+
+def _unique_slug(name: str, *, random_suffix: bool = False) -> str:
+    """A slug no bot has yet: the name's, else with the first free "-2", "-3"... (or a random suffix, for a retry
+    after a clash, when counting up would likely meet the other request's choice again)."""
     base = slugify(name)[:90] or "bot"
+    if random_suffix:
+        return f"{base}-{secrets.token_hex(3)}"
     slug, n = base, 1
     while Bot.objects.filter(slug=slug).exists():
         n += 1
         slug = f"{base}-{n}"
     return slug
+
+
+def _bot_insert(**fields) -> Bot:
+    """Bot.objects.create with a fresh slug for `fields["name"]`. The check in _unique_slug and the insert are not
+    atomic: another bot of the same name created at the same moment can take the slug first. The unique index
+    decides; the loser's insert rolls back alone (a savepoint) and draws another slug."""
+    for attempt in range(SLUG_ATTEMPTS):
+        slug = _unique_slug(fields["name"], random_suffix=attempt > 0)
+        try:
+            with transaction.atomic():
+                return Bot.objects.create(slug=slug, **fields)
+        except IntegrityError:
+            if not Bot.objects.filter(slug=slug).exists():
+                raise  # another constraint: not a slug clash
+    raise UploadConflict("Another bot of this name was created at the same moment: send it again.", field="name")
 
 
 def _version_create(
@@ -256,16 +281,27 @@ def _version_create(
         )
     stored = upload_store(bot_id=bot.pk, version=version, code_file=code_file, model_file=model_file)
     stored_files.append(stored)
-    bot_version = BotVersion.objects.create(
-        bot=bot,
-        version=version,
-        changelog=(changelog or "").strip(),
-        code_path=stored.code_path,
-        model_path=stored.model_path,
-        code_sha256=stored.code_sha256,
-        config_schema=config_schema,
-        default_config=default_config,
-    )
+    try:
+        # A savepoint, so the error below is raised from a usable transaction; the caller's uploads_atomic rolls
+        # everything back and deletes the files.
+        with transaction.atomic():
+            bot_version = BotVersion.objects.create(
+                bot=bot,
+                version=version,
+                changelog=(changelog or "").strip(),
+                code_path=stored.code_path,
+                model_path=stored.model_path,
+                code_sha256=stored.code_sha256,
+                config_schema=config_schema,
+                default_config=default_config,
+            )
+    except IntegrityError:
+        # The bot row's lock (bot_version_upload) serializes two uploads on MariaDB, and SQLite's IMMEDIATE
+        # transactions do; the unique (bot, version) index is the last word should anything slip through.
+        raise UploadConflict(
+            f"Version {version} of this bot was uploaded at the same moment; give the new one another number.",
+            field="version",
+        ) from None
     audit_log_record(
         actor=developer,
         action="bot.version_upload",
@@ -345,9 +381,8 @@ def _bot_create(
     stored_files: list[StoredUpload],
 ) -> Bot:
     """The writes of bot_create, inside its transaction (the arguments are checked already)."""
-    bot = Bot.objects.create(
+    bot = _bot_insert(
         developer=developer,
-        slug=_unique_slug(name),
         name=name.strip(),
         description=description.strip(),
         category=category,

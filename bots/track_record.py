@@ -13,6 +13,10 @@ docs/statistics.md, "The platform's record of a bot"; in short, for one mode:
 - the statistics are `bots.backtest.compute_stats` over that curve and the closed trades (1-day periods).
 
 `records_for_bot` makes two queries however many subscriptions and trades the bot has.
+
+Privacy: a mode's results are published only when at least settings.SUBSCRIBER_OUTCOMES_MIN_GROUP of its
+subscriptions ran (`min_group`); below that the record is `withheld` and carries no figure at all (with one
+subscription, its capital and P&L would be that person's).
 """
 
 from collections import defaultdict
@@ -78,6 +82,8 @@ class Record:
     stats: BacktestStats | None = None
     equity_curve: list[dict] = field(default_factory=list)
     distribution: Distribution | None = None
+    # Some subscriptions ran, fewer than the group the figures may be published for: nothing else is set.
+    withheld: bool = False
 
     @property
     def has_data(self) -> bool:
@@ -88,8 +94,14 @@ def mode_of(is_paper: bool, network_type: str) -> str:
     return "paper" if is_paper else network_type
 
 
+def min_group() -> int:
+    """The fewest subscriptions whose results may be published together (settings.SUBSCRIBER_OUTCOMES_MIN_GROUP)."""
+    return max(1, int(settings.SUBSCRIBER_OUTCOMES_MIN_GROUP))
+
+
 def records_for_bot(bot: Bot) -> dict[str, Record]:
-    """One Record per mode (paper, testnet, mainnet), empty ones included, in that order."""
+    """One Record per mode (paper, testnet, mainnet), empty ones included, in that order. A mode whose
+    subscriptions that ran number fewer than min_group() is `withheld` (no figures)."""
     logs = PerformanceLog.objects.filter(subscription=OuterRef("pk"))
     subscriptions = list(
         Subscription.objects.filter(bot=bot)
@@ -152,6 +164,10 @@ def _record(mode: str, rows: list[dict], by_subscription: dict[int, list[dict]])
     record = Record(mode=mode, label=MODE_LABELS[mode])
     ran = [row for row in rows if by_subscription.get(row["pk"]) or row["last_log_at"] is not None]
     if not ran:
+        return record
+    if len(ran) < min_group():
+        # Not even the count: "2 subscriptions" and a total would let each of the two work out the other's.
+        record.withheld = True
         return record
     closed: list[dict] = []
     open_marks: list[tuple[dict, Decimal | None]] = []

@@ -20,7 +20,7 @@ from bots.backtests.services import backtest_run_create
 from bots.exceptions import BotError
 from bots.forms import BacktestRunForm, ReviewForm
 from bots.services import review_create_or_update
-from bots.track_record import MODE_LABELS, records_for_bot
+from bots.track_record import MODE_LABELS, min_group, records_for_bot
 
 PAGE_SIZE = 12
 REVIEWS_SHOWN = 20
@@ -57,6 +57,7 @@ def detail(request, slug: str):
         "records": list(records.values()),
         "curves": curves,
         "mode_labels": MODE_LABELS,
+        "outcomes_min_group": min_group(),
         "backtest_runs": backtest_runs_recent(user=request.user, bot=bot),
     }
     return render(request, "bots/detail.html", context)

@@ -5,7 +5,7 @@ partner account. The subscription and credential rules themselves stay in subscr
 accounts.services: these functions add the partner's scoping around them (docs/partner-api.md).
 """
 
-import hashlib
+import secrets
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,6 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts import api_keys
 from accounts.models import Exchange, ExchangeCredential, User
 from accounts.services import audit_log_record, credential_create, credential_delete
+from accounts.validators import PRINCIPAL_EMAIL_DOMAIN
 from bots.models import Bot, BotMarketplaceRegistration
 from partners.exceptions import CredentialConflict, PartnerError, PrincipalUnavailable, RegistrationInvalid
 from partners.principals import end_user_principal_validate
@@ -24,7 +25,6 @@ from subscriptions import services as subscription_services
 from subscriptions.exceptions import SubscriptionInvalid
 from subscriptions.models import Subscription
 
-PRINCIPAL_EMAIL_DOMAIN = "principals.invalid"
 NETWORKS = {"testnet": True, "mainnet": False}
 STATUS_APPROVED = "approved"
 STATUS_DEACTIVATED = "deactivated"
@@ -141,33 +141,44 @@ def _registration_usable(registration: BotMarketplaceRegistration) -> None:
 # --- Principals ------------------------------------------------------------------------------------------------
 
 
-def principal_email(principal_id: str) -> str:
-    """The placeholder address of a principal's user: unique per principal, never deliverable (.invalid)."""
-    return f"{hashlib.sha256(principal_id.encode()).hexdigest()[:24]}@{PRINCIPAL_EMAIL_DOMAIN}"
+def principal_email() -> str:
+    """A fresh placeholder address for a principal's user: never deliverable (.invalid), under a domain no person
+    may sign up with (accounts.validators), and random, so nobody can tell in advance which address a principal
+    will get. The user is always found by its principal id, never by this address."""
+    return f"principal-{secrets.token_hex(12)}@{PRINCIPAL_EMAIL_DOMAIN}"
+
+
+# Inserts tried before giving up; a second one is needed only when an address is somehow taken already.
+PRINCIPAL_CREATE_ATTEMPTS = 3
 
 
 @transaction.atomic
 def principal_user_get_or_create(*, principal_id: str, actor: User | None = None) -> User:
-    """The user row standing for an end user's principal, created on first use (unusable password, role USER).
+    """The user row standing for an end user's principal, found by its principal id and created on first use
+    (unusable password, role USER, a placeholder address from principal_email()).
 
     Raises PrincipalInvalid for a malformed or non-end-user principal, PrincipalUnavailable when the principal is
     a site account's own (e.g. a partner's). Two first uses at once: the unique user_principal_id lets one insert
-    win; the other reads the winner's row.
+    win; the other reads the winner's row. A row already holding the placeholder address (a person's account from
+    before the domain was reserved) never stands in the way: another address is drawn.
     """
     end_user_principal_validate(principal_id)
     user = User.objects.filter(user_principal_id=principal_id).first()
-    if user is None:
+    for _attempt in range(PRINCIPAL_CREATE_ATTEMPTS):
+        if user is not None:
+            break
         try:
             with transaction.atomic():  # a savepoint: the losing insert of a race rolls back alone
-                user = User.objects.create_user(
-                    email=principal_email(principal_id), password=None, user_principal_id=principal_id
-                )
+                user = User.objects.create_user(email=principal_email(), password=None, user_principal_id=principal_id)
         except IntegrityError:
-            user = User.objects.get(user_principal_id=principal_id)
+            # Either another request created this principal's user (read it) or the address was taken (draw again).
+            user = User.objects.filter(user_principal_id=principal_id).first()
         else:
             audit_log_record(
                 actor=actor, action="principal.create", instance=user, new_values={"user_principal_id": principal_id}
             )
+    if user is None:
+        raise PrincipalUnavailable("This principal cannot be set up right now: try again.", field="principal")
     if not user.email.endswith("@" + PRINCIPAL_EMAIL_DOMAIN):
         raise PrincipalUnavailable(
             "This principal belongs to an account of this site, not to a marketplace user.", field="principal"

@@ -25,8 +25,10 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.utils.html import escape
+
+from bots.json_text import BoundedJSONFormField
+from bots.sdk.config import PatternError, pattern_search
 
 SEPARATOR = "__"
 
@@ -42,6 +44,23 @@ def _types(spec: dict) -> tuple[str, bool]:
     nullable = "null" in types
     main = next((t for t in types if t != "null"), "string")
     return main, nullable
+
+
+def _pattern_validator(pattern: str):
+    """The schema's `pattern` as a field validator, on RE2 like the service's check (bots.sdk.config): the pattern
+    is the bot author's and must not backtrack on the server."""
+
+    def matches(value, pattern=pattern):
+        if value in (None, ""):
+            return
+        try:
+            matched = pattern_search(pattern, str(value))
+        except PatternError as error:
+            raise ValidationError(str(error)) from None
+        if not matched:
+            raise ValidationError("Enter a valid value.", code="invalid")
+
+    return matches
 
 
 def _bound_validators(spec: dict) -> list:
@@ -106,7 +125,7 @@ def schema_field(spec: dict, key: str, initial: Any) -> forms.Field:
         field.widget.attrs["step"] = "any"
         return field
     if main == "string":
-        validators = [RegexValidator(spec["pattern"])] if "pattern" in spec else []
+        validators = [_pattern_validator(spec["pattern"])] if isinstance(spec.get("pattern"), str) else []
         return forms.CharField(
             min_length=spec.get("minLength"),
             max_length=spec.get("maxLength"),
@@ -116,7 +135,7 @@ def schema_field(spec: dict, key: str, initial: Any) -> forms.Field:
         )
     if initial is not None:
         common["initial"] = json.dumps(initial)
-    return forms.JSONField(**common)
+    return BoundedJSONFormField(**common)
 
 
 def schema_fields(schema: dict | None, *, prefix: str, values: dict | None = None) -> dict[str, forms.Field]:

@@ -3,15 +3,22 @@
 Every property of a bot's ``config_schema`` carries a ``default``, so a missing key is never an error:
 it takes the default. Errors are collected per field, in a shape a form or an API can show next to
 the field: ``[{"field": "fast", "message": "..."}]``; ``field`` is ``""`` for the config as a whole.
+
+Regular expressions in a schema (``pattern``, ``patternProperties``) are the bot author's, and they run on the
+platform's servers: they are evaluated with RE2, in time linear in the text, never with Python's backtracking
+``re`` (``(a+)+$`` against 30 ``a`` and a ``!`` took seconds there). A pattern RE2 cannot compile (lookaround,
+backreferences) is refused by ``validate_schema`` with a message.
 """
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import functools
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+import re2
 from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import SchemaError, ValidationError
 
 
 class ConfigError(ValueError):
@@ -20,6 +27,154 @@ class ConfigError(ValueError):
     def __init__(self, errors: list[dict[str, str]]) -> None:
         self.errors = list(errors)
         super().__init__("; ".join(f"{e['field'] or 'config'}: {e['message']}" for e in self.errors))
+
+
+# --- Patterns: RE2 only -------------------------------------------------------------------------------------------
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a refused pattern is reported to its author, not printed on the server's stderr
+# RE2 compiles in bounded memory (8 MB by default): a pattern that would need more is refused, not slow.
+MAX_PATTERN_LENGTH = 1000
+
+
+class PatternError(ValueError):
+    """A schema pattern RE2 cannot evaluate (lookaround, backreferences, too long...); the message says why."""
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(pattern: str):
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise PatternError(f"a pattern is at most {MAX_PATTERN_LENGTH} characters long")
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as error:
+        reason = error.args[0].decode(errors="replace") if error.args and isinstance(error.args[0], bytes) else error
+        raise PatternError(
+            f"the pattern {pattern!r} is not supported: {reason} (patterns run on RE2: no lookaround, no "
+            "backreferences)"
+        ) from None
+
+
+def pattern_search(pattern: str, text: str) -> bool:
+    """Whether `pattern` matches somewhere in `text` (JSON Schema's unanchored ``pattern``), in linear time.
+    Raises PatternError for a pattern RE2 cannot evaluate."""
+    return _compiled(pattern).search(text) is not None
+
+
+def _pattern(validator, pattern, instance, schema) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        matched = pattern_search(pattern, instance)
+    except PatternError as error:
+        yield ValidationError(str(error))
+        return
+    if not matched:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator, pattern_properties, instance, schema) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in pattern_properties.items():
+        for key, value in instance.items():
+            try:
+                matched = pattern_search(pattern, key)
+            except PatternError as error:
+                yield ValidationError(str(error))
+                return
+            if matched:
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_keys(instance: Mapping, schema: Mapping) -> list[str]:
+    """jsonschema's find_additional_properties, with RE2 for the patternProperties."""
+    properties = schema.get("properties", {})
+    patterns = list(schema.get("patternProperties", {}))
+    return [
+        key
+        for key in instance
+        if key not in properties and not any(pattern_search(pattern, key) for pattern in patterns)
+    ]
+
+
+def _additional_properties(validator, additional, instance, schema) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    try:
+        extras = _additional_keys(instance, schema)
+    except PatternError as error:
+        yield ValidationError(str(error))
+        return
+    if validator.is_type(additional, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], additional, path=extra)
+    elif not additional and extras:
+        listed = ", ".join(repr(extra) for extra in sorted(extras, key=str))
+        verb = "was" if len(extras) == 1 else "were"
+        yield ValidationError(f"Additional properties are not allowed ({listed} {verb} unexpected)")
+
+
+def _has_keyword(schema: Any, keyword: str) -> bool:
+    """Whether `keyword` is a key anywhere in `schema` (over-cautious: a property of that name counts too)."""
+    if isinstance(schema, Mapping):
+        return keyword in schema or any(_has_keyword(value, keyword) for value in schema.values())
+    if isinstance(schema, list):
+        return any(_has_keyword(value, keyword) for value in schema)
+    return False
+
+
+_unevaluated_properties = Draft202012Validator.VALIDATORS["unevaluatedProperties"]
+UNEVALUATED_WITH_PATTERNS = "unevaluatedProperties cannot be combined with patternProperties: use additionalProperties"
+
+
+def _unevaluated_properties_guarded(validator, unevaluated, instance, schema) -> Iterator[ValidationError]:
+    # jsonschema evaluates patternProperties with Python's re inside unevaluatedProperties: refuse the combination
+    # (validate_schema refuses it at upload; this covers schemas stored before).
+    if _has_keyword(validator.schema, "patternProperties"):
+        yield ValidationError(UNEVALUATED_WITH_PATTERNS)
+        return
+    yield from _unevaluated_properties(validator, unevaluated, instance, schema)
+
+
+# Draft 2020-12 with every user pattern on RE2. Validate user schemas with this class only.
+SafeValidator = validators.extend(
+    Draft202012Validator,
+    {
+        "pattern": _pattern,
+        "patternProperties": _pattern_properties,
+        "additionalProperties": _additional_properties,
+        "unevaluatedProperties": _unevaluated_properties_guarded,
+    },
+)
+
+
+def _schema_patterns(schema: Any, where: str = "") -> Iterator[tuple[str, Any]]:
+    """(location, pattern) for every `pattern` value and `patternProperties` key in a schema."""
+    if isinstance(schema, Mapping):
+        for key, value in schema.items():
+            location = f"{where}/{key}" if where else str(key)
+            if key == "pattern" and isinstance(value, str):
+                yield location, value
+            elif key == "patternProperties" and isinstance(value, Mapping):
+                for pattern in value:
+                    yield f"{location}/{pattern}", pattern
+            yield from _schema_patterns(value, location)
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            yield from _schema_patterns(value, f"{where}/{index}")
+
+
+def _pattern_problems(schema: Mapping) -> list[dict[str, str]]:
+    problems = []
+    for location, pattern in _schema_patterns(schema):
+        try:
+            _compiled(pattern)
+        except PatternError as error:
+            problems.append({"field": location, "message": str(error)})
+    if _has_keyword(schema, "patternProperties") and _has_keyword(schema, "unevaluatedProperties"):
+        problems.append({"field": "", "message": UNEVALUATED_WITH_PATTERNS})
+    return problems
 
 
 def _fill_defaults(validator_class):
@@ -40,7 +195,7 @@ def _fill_defaults(validator_class):
     return validators.extend(validator_class, {"properties": set_defaults})
 
 
-_DefaultFillingValidator = _fill_defaults(Draft202012Validator)
+_DefaultFillingValidator = _fill_defaults(SafeValidator)
 
 
 def _error_field(error) -> list[tuple[str, str]]:
@@ -91,6 +246,9 @@ def validate_schema(schema: Any) -> None:
     except SchemaError as error:
         where = "/".join(str(part) for part in error.absolute_path)
         raise ConfigError([{"field": where, "message": f"not a valid JSON Schema: {error.message}"}]) from None
+    pattern_problems = _pattern_problems(schema)
+    if pattern_problems:
+        raise ConfigError(pattern_problems)
 
     problems = []
     if schema.get("type") != "object":
@@ -103,7 +261,7 @@ def validate_schema(schema: Any) -> None:
         if not isinstance(subschema, Mapping) or "default" not in subschema:
             problems.append({"field": name, "message": "every setting needs a default"})
             continue
-        for error in Draft202012Validator(subschema).iter_errors(subschema["default"]):
+        for error in SafeValidator(subschema).iter_errors(subschema["default"]):
             problems.append({"field": name, "message": f"default {subschema['default']!r} is invalid: {error.message}"})
     if problems:
         raise ConfigError(problems)

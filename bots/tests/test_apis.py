@@ -20,6 +20,13 @@ from bots.tests.factories import (
 
 
 @pytest.fixture(autouse=True)
+def every_result_published(settings):
+    # These tests check the figures on one or two subscriptions; the privacy threshold (publish only groups of at
+    # least SUBSCRIBER_OUTCOMES_MIN_GROUP) has its own tests in marketplace/tests/security/test_aggregate_outcomes.py.
+    settings.SUBSCRIBER_OUTCOMES_MIN_GROUP = 1
+
+
+@pytest.fixture(autouse=True)
 def fresh_throttle_counters():
     # The throttles count in the cache, which outlives a test.
     cache.clear()
@@ -200,6 +207,11 @@ def test_it_shows_a_bots_backtest_and_daily_results(client):
     bot = builtin_bot("sma-crossover")
     BotPerformanceFactory(bot=bot, date="2026-11-01", total_trades=4, winning_trades=3)
     BotPerformanceFactory(bot=bot, date="2026-11-02", total_trades=6, winning_trades=3)
+    # The snapshots summarize what subscriptions ran: one that traded (the fixture publishes groups of one).
+    from subscriptions.tests.factories import SubscriptionFactory
+    from trading.tests.factories import ClosedTradeFactory
+
+    ClosedTradeFactory(subscription=SubscriptionFactory(bot=bot))
     body = client.get(reverse("api:bot-detail", args=[bot.slug])).json()
 
     candles = Candles.from_csv(Path(settings.BASE_DIR) / "data" / "candles" / "binance" / "BTC_USDT-1h.csv")

@@ -19,6 +19,13 @@ from trading.models import PaperAccount
 from trading.tests.factories import ClosedTradeFactory, PerformanceLogFactory, TradeFactory
 
 
+@pytest.fixture(autouse=True)
+def every_result_published(settings):
+    # These tests check the figures on one or two subscriptions; the privacy threshold (publish only groups of at
+    # least SUBSCRIBER_OUTCOMES_MIN_GROUP) has its own tests in marketplace/tests/security/test_aggregate_outcomes.py.
+    settings.SUBSCRIBER_OUTCOMES_MIN_GROUP = 1
+
+
 def _url(bot) -> str:
     return reverse("bots:detail", args=[bot.slug])
 

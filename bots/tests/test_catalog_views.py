@@ -14,6 +14,13 @@ from subscriptions.models import Subscription
 from subscriptions.tests.factories import SubscriptionFactory
 from trading.tests.factories import ClosedTradeFactory
 
+
+@pytest.fixture(autouse=True)
+def every_result_published(settings):
+    # These tests check the figures on one or two subscriptions; the privacy threshold (publish only groups of at
+    # least SUBSCRIBER_OUTCOMES_MIN_GROUP) has its own tests in marketplace/tests/security/test_aggregate_outcomes.py.
+    settings.SUBSCRIBER_OUTCOMES_MIN_GROUP = 1
+
 URL = reverse("bots:catalog")
 
 

@@ -82,7 +82,7 @@ def test_it_creates_a_bot_and_validates_its_upload(dev_client, dev, django_captu
 
 def test_it_shows_json_and_schema_errors_per_field(dev_client, dev):
     response = dev_client.post(NEW_BOT, new_bot_data(config_schema="{not json", default_config="[]"))
-    assert response.status_code == 200
+    assert response.status_code == 400
     form = response.context["form"]
     assert "Not valid JSON" in form.errors["config_schema"][0] and "line 1" in form.errors["config_schema"][0]
     assert form.errors["default_config"] == ["Give a JSON object: {...}."]

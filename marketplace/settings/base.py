@@ -128,6 +128,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
         }
     )
     DATABASES["default"].setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves pages and a worker at once (docs/deployment.md, "SQLite"). Without these, a page
+    # writing while the worker writes answered "database is locked" (a 500):
+    # - WAL: readers never block the writer nor the writer them; synchronous=NORMAL is durable enough under WAL
+    #   (a power cut may lose the last commits, never corrupt the file).
+    # - timeout: a writer waits up to this long for the other one's write lock instead of failing at once.
+    # - IMMEDIATE: a transaction takes the write lock when it begins. A DEFERRED one that read first and then
+    #   wants to write cannot wait for the lock (SQLite refuses at once, to avoid a deadlock), busy timeout or not.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": env.int("SQLITE_TIMEOUT_S", default=20),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 
@@ -257,6 +272,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # JSON bodies through the one bounded reader (depth, lone surrogates, NaN: a 400, never a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "marketplace.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # DRF's defaults, with its HTML pages under the Content-Security-Policy (see marketplace.api.renderers).
     "DEFAULT_RENDERER_CLASSES": [
@@ -319,6 +340,10 @@ EXCHANGE_API_BASE_URLS = env.json("EXCHANGE_API_BASE_URLS", default={})
 # Fee assumed for paper fills (fraction of notional, each side), as in backtests.
 PAPER_FEE_RATE = env.str("PAPER_FEE_RATE", default="0.001")
 PAPER_STARTING_BALANCE = env.str("PAPER_STARTING_BALANCE", default="10000")
+# Subscribers' results (capital, P&L, equity curves, statistics, distributions, daily snapshots) are published only
+# as aggregates of at least this many subscriptions, on the bot's page and in the API: below it, one subscriber's
+# money would be public (docs/statistics.md, "Privacy").
+SUBSCRIBER_OUTCOMES_MIN_GROUP = env.int("SUBSCRIBER_OUTCOMES_MIN_GROUP", default=5)
 # How long one exchange request may take before its outcome is treated as unknown (orders are then looked up).
 EXCHANGE_TIMEOUT_MS = env.int("EXCHANGE_TIMEOUT_MS", default=10_000)
 # "wall" (production) or "cache": a clock end-to-end tests move (see trading/clock.py).

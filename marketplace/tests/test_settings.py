@@ -91,3 +91,13 @@ def test_it_fails_loudly_on_a_malformed_value():
     result = _settings("marketplace.settings.base", DEBUG="maybe")
     assert result.returncode != 0
     assert "DEBUG must be true or false" in result.stderr
+
+
+def test_it_sets_sqlite_up_for_a_web_server_and_a_worker_at_once(tmp_path):
+    # WAL, a busy timeout and IMMEDIATE transactions: a page writing while the worker writes waits, never 500s
+    # (marketplace/tests/test_sqlite_concurrency.py runs them together).
+    values = _read("marketplace.settings.base", MEDIA_ROOT=str(tmp_path))
+    options = values["db_options"]
+    assert options["transaction_mode"] == "IMMEDIATE"
+    assert options["timeout"] >= 10
+    assert "journal_mode=WAL" in options["init_command"]
