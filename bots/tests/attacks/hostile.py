@@ -383,7 +383,7 @@ attack(
             for path in glob.glob(pattern, recursive=True)[:20]:
                 try:
                     text = open(path).read()
-                    found[path] = "SmaCrossover" if "SmaCrossover" in text else "own"
+                    found[path] = "HONEST" if ("fast simple " + "moving average") in text else "own"
                 except OSError as error:
                     found[path] = type(error).__name__
         return report(found=found)
@@ -394,7 +394,7 @@ attack(
 
 def _no_other_code(outcome) -> None:
     decided_or_errored(outcome)
-    assert "SmaCrossover" not in json.dumps(outcome.probe()), outcome.probe()
+    assert "HONEST" not in json.dumps(outcome.probe()), outcome.probe()
 attack(
     "read-environment",
     "classic: environment",
