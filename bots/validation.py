@@ -78,7 +78,7 @@ def _sandbox_checks(version: BotVersion, folder: Path) -> tuple[list[dict], list
     backtests: list[dict] = []
     code_dir, model = upload_materialize(code_path=version.code_path, model_path=version.model_path, folder=folder)
     config = version.default_config or {}
-    with SandboxedBot(code_dir, model_path=model, require_sandbox=settings.BOT_SANDBOX_REQUIRED) as bot:
+    with SandboxedBot(code_dir, model_path=model) as bot:
         try:
             info = bot.load()
         except SandboxError as error:

@@ -2,8 +2,8 @@
 
 Built-in bots (`bot_versions.builtin_slug`) run in this process: their code is ours. Uploaded code never does: it
 runs in the bubblewrap sandbox (bots.sandbox), one warm process per version and worker process, and one call
-decides for every subscription of the batch. Production refuses to run it without bubblewrap
-(settings.BOT_SANDBOX_REQUIRED).
+decides for every subscription of the batch. Without a usable sandbox it does not run at all (bots.sandbox
+fails closed in every configuration).
 """
 
 import os
@@ -68,7 +68,7 @@ def _sandbox_pool() -> SandboxPool:
     global _pool, _pool_pid
     with _lock:
         if _pool is None or _pool_pid != os.getpid():
-            _pool = SandboxPool(max_size=16, require_sandbox=settings.BOT_SANDBOX_REQUIRED)
+            _pool = SandboxPool(max_size=16)
             _pool_pid = os.getpid()
         return _pool
 

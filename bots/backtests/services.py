@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -219,9 +218,7 @@ def _run(run: BacktestRun, progress: _ProgressWriter) -> dict:
         code_dir, model = upload_materialize(
             code_path=version.code_path, model_path=version.model_path, folder=Path(folder)
         )
-        with SandboxedBot(
-            code_dir, model_path=model, limits=limits, require_sandbox=settings.BOT_SANDBOX_REQUIRED
-        ) as bot:
+        with SandboxedBot(code_dir, model_path=model, limits=limits) as bot:
             return bot.backtest(candles, timeout_s=SANDBOX_TIMEOUT_S, **arguments)
 
 

@@ -20,6 +20,7 @@ from .errors import (
     SandboxCrashed,
     SandboxError,
     SandboxProtocolError,
+    SandboxStrayError,
     SandboxTimeout,
     SandboxUnavailable,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "SandboxLimits",
     "SandboxPool",
     "SandboxProtocolError",
+    "SandboxStrayError",
     "SandboxTimeout",
     "SandboxUnavailable",
     "SandboxedBot",

@@ -23,8 +23,16 @@ from typing import Any
 from bots.backtest import InsufficientCandles
 from bots.sdk import ConfigError
 
+from .cgroups import is_zombie, namespace_pid, running_threads
 from .command import ChildCommand
-from .errors import SandboxBotError, SandboxCrashed, SandboxError, SandboxProtocolError, SandboxTimeout
+from .errors import (
+    SandboxBotError,
+    SandboxCrashed,
+    SandboxError,
+    SandboxProtocolError,
+    SandboxStrayError,
+    SandboxTimeout,
+)
 from .limits import SandboxLimits
 
 logger = logging.getLogger(__name__)
@@ -33,6 +41,10 @@ STDERR_TAIL_BYTES = 64 * 1024
 CHUNK_BYTES = 64 * 1024
 MAX_ERROR_CHARS = 2_000
 MAX_TRACEBACK_CHARS = 20_000
+# How often a call's wait looks at the CPU time of the sandbox's whole tree (its cgroup).
+CPU_POLL_S = 0.05
+# How long a process or thread the bot started may take to finish dying after its call answered.
+STRAY_GRACE_S = 0.25
 
 SIGNAL_HINTS = {
     signal.SIGXCPU: "CPU time limit",
@@ -126,6 +138,8 @@ class Channel:
     def __init__(self, command: ChildCommand, limits: SandboxLimits) -> None:
         self.command = command
         self.limits = limits
+        self.cgroup = command.cgroup
+        self._call_cpu_ns = 0
         try:
             self.popen = _spawner.popen(
                 command.argv,
@@ -137,9 +151,14 @@ class Channel:
                 # Its own process group, so a timeout can kill the whole group at once.
                 start_new_session=True,
                 bufsize=0,
+                pass_fds=command.pass_fds,
             )
         except OSError as error:
+            if self.cgroup is not None:
+                self.cgroup.remove()
             raise SandboxError(f"could not start the bot's process: {error}") from None
+        finally:
+            command.close_fds()  # the child has its copy (bwrap reads the seccomp filter from it)
         self.stderr = _StderrTail(self.popen.stderr)
         os.set_blocking(self.popen.stdin.fileno(), False)
         os.set_blocking(self.popen.stdout.fileno(), False)
@@ -155,8 +174,11 @@ class Channel:
         return not self.killed and self.popen.poll() is None
 
     def kill(self) -> None:
-        """Kill the process group; with bwrap, the sandbox's PID namespace (every process in it) dies with it."""
+        """Kill every process of the sandbox's cgroup (frozen or not) and the process group, then remove the cgroup;
+        with bwrap, the sandbox's PID namespace (every process in it) dies with it."""
         self.killed = True
+        if self.cgroup is not None:
+            self.cgroup.kill()
         if self.popen.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGKILL)
@@ -167,6 +189,8 @@ class Channel:
         for stream in (self.popen.stdin, self.popen.stdout):
             with contextlib.suppress(OSError):
                 stream.close()
+        if self.cgroup is not None:
+            self.cgroup.remove()
 
     # -- one request ----------------------------------------------------------------------------
 
@@ -187,7 +211,9 @@ class Channel:
         self.seq += 1
         message = {"seq": self.seq, "op": op, "cpu_seconds": cpu_seconds, **payload}
         request = json.dumps(message, separators=(",", ":")).encode() + b"\n"
+        self._begin_call()
         line, more = self._exchange(request, timeout_s, cpu_seconds, on_progress)
+        self._end_call(cpu_seconds)
         try:
             answer = json.loads(line)
         except ValueError:
@@ -261,7 +287,9 @@ class Channel:
                         f"the bot did not answer within {timeout_s:g} s (wall-clock limit); its process was stopped",
                         kind="wall", limit_s=timeout_s,
                     )
-                for key, _events in selector.select(remaining):
+                ready = selector.select(min(remaining, CPU_POLL_S))
+                self._check_tree_cpu(cpu_seconds)
+                for key, _events in ready:
                     if key.fd == stdin_fd:
                         try:
                             written = os.write(stdin_fd, pending[:CHUNK_BYTES])
@@ -294,12 +322,70 @@ class Channel:
                             "(output limit); its process was stopped"
                         )
 
+    # -- the whole tree (the sandbox's cgroup) --------------------------------------------------
+
+    def _begin_call(self) -> None:
+        """Let the sandbox run again (it is frozen between calls) and start counting the call's CPU time."""
+        if self.cgroup is not None:
+            self.cgroup.thaw()
+            self._call_cpu_ns = self.cgroup.cpu_ns()
+
+    def _check_tree_cpu(self, cpu_seconds: float) -> None:
+        """Stop the sandbox when its processes and threads together used more than the call's CPU time (the
+        child's ``RLIMIT_CPU`` counts only its own process)."""
+        if self.cgroup is not None and self.cgroup.cpu_ns() - self._call_cpu_ns > cpu_seconds * 1e9:
+            self.kill()
+            raise SandboxTimeout(
+                f"the bot used more than {cpu_seconds:g} s of CPU time in one call (CPU limit); "
+                "its process was stopped",
+                kind="cpu", limit_s=cpu_seconds,
+            )
+
+    def _leftovers(self) -> tuple[list[int], int]:
+        """Processes of the cgroup that are not the sandbox's own (bwrap, its PID 1 and the child, which is PID 2
+        in the sandbox's namespace), and the child's threads that still run (besides its main thread, which waits
+        for the next request). Idle threads (a library's thread pool) may stay: they are frozen with the rest
+        until the next call, whose CPU time counts whatever they do then."""
+        strays, threads = [], 0
+        for pid in self.cgroup.pids():
+            if pid == self.popen.pid or is_zombie(pid):
+                continue
+            inner = namespace_pid(pid)
+            if inner == 2:
+                threads = running_threads(pid)
+            elif inner != 1:
+                strays.append(pid)
+        return strays, threads
+
+    def _end_call(self, cpu_seconds: float) -> None:
+        """After an answer: the call's CPU time of the whole tree, then nothing of the bot may still run (no process
+        it forked, no thread of it running), then freeze the sandbox until the next call."""
+        if self.cgroup is None:
+            return
+        self._check_tree_cpu(cpu_seconds)
+        deadline = time.monotonic() + STRAY_GRACE_S
+        strays, threads = self._leftovers()
+        while (strays or threads) and time.monotonic() < deadline:
+            time.sleep(0.005)  # a killed process, or a thread pool's spin before it sleeps, takes a moment
+            strays, threads = self._leftovers()
+        if strays or threads:
+            self.kill()
+            raise SandboxStrayError(
+                f"the bot left {len(strays)} process(es) and {threads} running thread(s) behind when its call "
+                "returned; nothing of a bot may run between calls, so its sandbox was stopped and the answer discarded",
+                processes=len(strays), threads=threads,
+            )
+        if not self.cgroup.freeze():
+            logger.warning("bot sandbox %s did not freeze in time; stopping it", self.popen.pid)
+            self.kill()
+
     def _fail_protocol(self, message: str) -> None:
         self.kill()
         raise SandboxProtocolError(message, stderr_tail=self.stderr.text(wait_s=1))
 
     def _fail_exited(self, cpu_seconds: float) -> None:
         """The child closed its end: it died (or is dying). Raise what it died of."""
+        out_of_memory = self.cgroup is not None and self.cgroup.oom_kills() > 0
         try:
             returncode = self.popen.wait(timeout=2)
         except subprocess.TimeoutExpired:
@@ -320,6 +406,8 @@ class Channel:
             except ValueError:
                 name = f"signal {signal_number}"
             hint = SIGNAL_HINTS.get(signal_number)
+            if out_of_memory:
+                hint = f"memory limit of the whole sandbox: {self.limits.memory_mb} MB"
             message = f"the bot's process died of {name}" + (f" ({hint})" if hint else "")
         else:
             message = f"the bot's process exited with code {exit_code}"

@@ -21,6 +21,7 @@ Limits are set by ``prlimit`` inside the sandbox, just before the interpreter st
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import secrets
@@ -31,7 +32,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cgroups import CgroupUnavailable, SandboxCgroup, new_cgroup
 from .limits import MB, SandboxLimits
+from .seccomp import SeccompUnavailable, filter_fd
 
 BWRAP_CANDIDATES = ("/usr/bin/bwrap", "/usr/local/bin/bwrap", "/bin/bwrap")
 SETPRIV = "/usr/bin/setpriv"
@@ -61,6 +64,11 @@ CHILD_ENV = {
     "NUMEXPR_NUM_THREADS": "1",
 }
 
+# Runs on the host and becomes bwrap: it first moves itself into the sandbox's cgroup (one cgroup.procs file per
+# hierarchy, the arguments before "--"), so every process of the sandbox starts inside it; a failed write stops it.
+LAUNCHER = 'set -e; while [ "$1" != -- ]; do echo $$ > "$1"; shift; done; shift; exec "$@"'
+SHELL = "/bin/sh"
+
 # -I: isolated mode (no PYTHON* variables, no user site, no script folder on sys.path); -B: no .pyc writes.
 BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from bots.sandbox.child import main; main(sys.argv[2:])"
 
@@ -68,13 +76,24 @@ BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from bots.sandbox.chil
 @dataclass(frozen=True)
 class ChildCommand:
     """How to start one child: ``argv`` for ``subprocess.Popen``, its ``env``, its ``cwd`` and ``uid``
-    (the host uid it runs as, None when unknown); ``sandboxed`` is False for the development fallback."""
+    (the host uid it runs as, None when unknown); ``sandboxed`` is always True (there is no other mode).
+
+    ``pass_fds`` (the seccomp filter's descriptor) must reach the child through ``Popen(pass_fds=...)`` and
+    belong to whoever starts it: ``close_fds()`` once the child started (or failed to). ``cgroup`` is the
+    sandbox's own cgroup (``bots.sandbox.cgroups``), which the starter removes when the child stops."""
 
     argv: list[str]
     env: dict[str, str]
     cwd: str
     sandboxed: bool
     uid: int | None
+    pass_fds: tuple[int, ...] = ()
+    cgroup: SandboxCgroup | None = None
+
+    def close_fds(self) -> None:
+        for fd in self.pass_fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def find_bwrap() -> str | None:
@@ -138,7 +157,16 @@ def rlimit_args(limits: SandboxLimits) -> list[str]:
 
 
 def sandbox_command(bwrap: str, runtime: Path, bot_dir: Path | None, limits: SandboxLimits) -> ChildCommand:
-    """The bwrap command line for a child with ``runtime`` at /sandbox/lib and ``bot_dir`` at /bot."""
+    """The command line for a child with ``runtime`` at /sandbox/lib and ``bot_dir`` at /bot: a launcher that
+    joins a new cgroup (``bots.sandbox.cgroups``: memory, tasks and CPU of the whole tree) and execs bwrap under
+    the seccomp filter (``bots.sandbox.seccomp``). Raises ``SeccompUnavailable`` or ``CgroupUnavailable``. The
+    caller owns the returned command's ``pass_fds`` and ``cgroup``."""
+    cgroup = new_cgroup(limits)
+    try:
+        seccomp_fd = filter_fd()
+    except BaseException:
+        cgroup.remove()
+        raise
     as_root = os.geteuid() == 0
     uid = UID_FIRST + secrets.randbelow(UID_COUNT) if as_root else None
     python_binds, python = _interpreter()
@@ -151,7 +179,8 @@ def sandbox_command(bwrap: str, runtime: Path, bot_dir: Path | None, limits: San
     else:
         argv += ["--unshare-all", "--unshare-user", "--disable-userns",
                  "--uid", str(NOBODY), "--gid", str(NOBODY)]
-    argv += ["--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
+    argv += ["--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv",
+             "--seccomp", str(seccomp_fd)]
     for name, value in CHILD_ENV.items():
         argv += ["--setenv", name, value]
     argv += _system_binds()
@@ -172,17 +201,16 @@ def sandbox_command(bwrap: str, runtime: Path, bot_dir: Path | None, limits: San
     argv += [PRLIMIT, *rlimit_args(limits), "--"]
     argv += [python, "-I", "-B", "-c", BOOTSTRAP, SANDBOX_LIB, "--bot", SANDBOX_BOT,
              "--cpu-seconds", str(limits.cpu_seconds), "--reap-strays"]
-    return ChildCommand(argv, dict(CHILD_ENV), "/", True, uid)
+    argv = [SHELL, "-c", LAUNCHER, "bot-sandbox-launcher", *cgroup.procs_files, "--", *argv]
+    return ChildCommand(argv, dict(CHILD_ENV), "/", True, uid, (seccomp_fd,), cgroup)
 
 
-def plain_command(runtime: Path, bot_dir: Path, limits: SandboxLimits) -> ChildCommand:
-    """The development fallback: the same child, limits and empty environment, but no isolation at all
-    (it sees the whole file system and the network). ``RLIMIT_NPROC`` does nothing when the host is root."""
-    argv = [sys.executable, "-I", "-B", "-c", BOOTSTRAP, str(runtime), "--bot", str(bot_dir),
-            "--cpu-seconds", str(limits.cpu_seconds)]
-    if os.access(PRLIMIT, os.X_OK):
-        argv = [PRLIMIT, *rlimit_args(limits), "--", *argv]
-    return ChildCommand(argv, dict(CHILD_ENV), str(bot_dir), False, None)
+# What the check runs inside a real sandbox: the libraries every bot needs, and proof that the filter is on.
+PROBE_CODE = (
+    "import numpy, talib, jsonschema\n"
+    "mode = [l for l in open('/proc/self/status') if l.startswith('Seccomp:')]\n"
+    "assert mode == ['Seccomp:\\t2\\n'], f'no seccomp filter: {mode}'\n"
+)
 
 
 @dataclass(frozen=True)
@@ -214,18 +242,29 @@ def _probe() -> SandboxCheck:
     for tool in (SETPRIV, PRLIMIT):
         if not os.access(tool, os.X_OK):
             return SandboxCheck(False, f"{tool} is missing (Debian package util-linux)")
-    command = sandbox_command(bwrap, runtime_dir(), None, SandboxLimits())
-    # Swap the child's bootstrap for an import of what every bot needs.
-    argv = command.argv[: command.argv.index("-c") + 1] + ["import numpy, talib, jsonschema"]
+    try:
+        command = sandbox_command(bwrap, runtime_dir(), None, SandboxLimits())
+    except (SeccompUnavailable, CgroupUnavailable) as error:
+        return SandboxCheck(False, str(error))
+    # Swap the child's bootstrap for an import of what every bot needs, and a look at its own seccomp mode.
+    python_c = len(command.argv) - command.argv[::-1].index("-c")
+    argv = command.argv[:python_c] + [PROBE_CODE]
     try:
         completed = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            argv, env=command.env, cwd=command.cwd, capture_output=True, timeout=30, check=False
+            argv, env=command.env, cwd=command.cwd, capture_output=True, timeout=30, check=False,
+            pass_fds=command.pass_fds,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         return SandboxCheck(False, f"bubblewrap did not start: {error}")
+    finally:
+        command.close_fds()
+        tree_cpu_ns = command.cgroup.cpu_ns()
+        command.cgroup.remove()
     if completed.returncode != 0:
         detail = completed.stderr.decode(errors="replace").strip()[-500:]
         return SandboxCheck(False, f"bubblewrap failed (exit {completed.returncode}): {detail}")
+    if tree_cpu_ns <= 0:
+        return SandboxCheck(False, "the sandbox did not run inside its cgroup (no CPU time counted there)")
     return SandboxCheck(True, f"{bwrap} works")
 
 

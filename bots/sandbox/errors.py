@@ -9,10 +9,12 @@ bot's own code, the SDK and the Python libraries are visible.
     ├── SandboxCrashed        the bot's process died (exit code / signal, tail of its stderr)
     ├── SandboxProtocolError  the process answered something that is not a valid answer (or too much of it)
     ├── SandboxBotError       the bot's code raised an exception (carries the bot's traceback)
-    └── SandboxUnavailable    bubblewrap is missing or cannot run here, and the sandbox is required
+    │   └── SandboxStrayError  a process or running thread of the bot was still alive when its call answered
+    └── SandboxUnavailable    the sandbox cannot run here (bubblewrap, seccomp or cgroups missing): nothing runs
 
 After a ``SandboxTimeout``, ``SandboxCrashed`` or ``SandboxProtocolError`` the process has been stopped;
-the next call starts a fresh one. After a ``SandboxBotError`` the process keeps running.
+the next call starts a fresh one. After a ``SandboxBotError`` the process keeps running, except after a
+``SandboxStrayError``: the whole sandbox was killed (and the call's answer discarded).
 """
 from __future__ import annotations
 
@@ -70,5 +72,18 @@ class SandboxBotError(SandboxError):
         self.traceback = traceback
 
 
+class SandboxStrayError(SandboxBotError):
+    """When the call answered, the sandbox still held a process the bot forked (``processes``) or a running thread
+    it started (``threads``; idle threads of a library's pool may stay, frozen with the rest). Nothing of a bot
+    may run between calls, so the sandbox was killed and the answer discarded. The bot's fault, like any
+    ``SandboxBotError``; the next call starts a fresh process."""
+
+    def __init__(self, message: str, *, processes: int, threads: int) -> None:
+        super().__init__(message)
+        self.processes = processes
+        self.threads = threads
+
+
 class SandboxUnavailable(SandboxError):
-    """bubblewrap is missing or not usable on this machine, and ``require_sandbox`` is True."""
+    """The sandbox is not usable on this machine (bubblewrap, setpriv, prlimit, libseccomp or the cgroup
+    controllers missing, or a test start failed). The bot is refused: there is no unsandboxed fallback."""

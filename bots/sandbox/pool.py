@@ -31,15 +31,14 @@ class _Entry:
 
 
 class SandboxPool:
-    """Thread-safe. ``limits`` and ``require_sandbox`` apply to every bot the pool creates."""
+    """Thread-safe. ``limits`` apply to every bot the pool creates; a bot is only ever created sandboxed (when the
+    sandbox is unusable here, ``bot()`` raises ``SandboxUnavailable``)."""
 
-    def __init__(self, *, max_size: int = 16, limits: SandboxLimits | None = None,
-                 require_sandbox: bool = True) -> None:
+    def __init__(self, *, max_size: int = 16, limits: SandboxLimits | None = None) -> None:
         if max_size < 1:
             raise ValueError("max_size must be at least 1")
         self.max_size = max_size
         self.limits = limits or SandboxLimits()
-        self.require_sandbox = require_sandbox
         # One lock for the map and the lease counts; never held while a process starts, answers or stops.
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
@@ -73,8 +72,7 @@ class SandboxPool:
                 to_close += self._retire(entry)
                 entry = None
             if entry is None:
-                bot = SandboxedBot(code_path, entrypoint=entrypoint, model_path=model_path, limits=self.limits,
-                                   require_sandbox=self.require_sandbox)
+                bot = SandboxedBot(code_path, entrypoint=entrypoint, model_path=model_path, limits=self.limits)
                 entry = self._entries[key] = _Entry(bot, spec)
             self._entries.move_to_end(key)
             entry.leases += 1

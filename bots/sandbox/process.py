@@ -21,11 +21,13 @@ from typing import Any, TypeVar
 
 from bots.sdk import Candles, Decision
 
+from .cgroups import CgroupUnavailable
 from .channel import MAX_ERROR_CHARS, MAX_TRACEBACK_CHARS, Channel, config_errors
-from .command import find_bwrap, plain_command, sandbox_check, sandbox_command
+from .command import find_bwrap, sandbox_check, sandbox_command
 from .errors import SandboxError, SandboxProtocolError, SandboxUnavailable
 from .limits import SandboxLimits
 from .runtime import runtime_dir, stage_code
+from .seccomp import SeccompUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -103,30 +105,26 @@ class SandboxedBot:
     at ``/bot/model/<name>`` (``bots.sdk.model.model_path()``). Both are copied when the first process
     starts, so later changes on disk are not seen.
 
-    ``require_sandbox``: when bubblewrap is not usable, raise ``SandboxUnavailable`` (True, for production) or
-    run the child as a plain subprocess with the same limits and empty environment but no isolation (False,
-    development only; logs a warning).
+    Fails closed: when the sandbox is not usable here (``sandbox_check()``: bubblewrap, setpriv, prlimit, the
+    seccomp filter, the cgroup controllers, a real start), the constructor raises ``SandboxUnavailable`` and
+    nothing of the bot runs. There is no unsandboxed mode, in any configuration.
 
     Thread-safe: calls on one instance are serialised. Raises the ``bots.sandbox.errors`` exceptions, plus
     ``ConfigError`` for a bad bot/execution/risk config and ``InsufficientCandles`` from backtests.
     """
 
     def __init__(self, code_path: str | os.PathLike, *, entrypoint: str | None = None,
-                 model_path: str | os.PathLike | None = None, limits: SandboxLimits | None = None,
-                 require_sandbox: bool = True) -> None:
+                 model_path: str | os.PathLike | None = None, limits: SandboxLimits | None = None) -> None:
         self.code_path = Path(code_path)
         self.model_path = Path(model_path) if model_path is not None else None
         self.entrypoint = entrypoint
         self.limits = limits or SandboxLimits()
         check = sandbox_check()
-        if check.available:
-            self._bwrap = find_bwrap()
-        elif require_sandbox:
+        bwrap = find_bwrap() if check.available else None
+        if bwrap is None:
             raise SandboxUnavailable(f"the bot sandbox is required but unavailable: {check.reason}")
-        else:
-            self._bwrap = None
-            logger.warning("running bot %s WITHOUT a sandbox (development only): %s", self.code_path, check.reason)
-        self.sandboxed = self._bwrap is not None
+        self._bwrap = bwrap
+        self.sandboxed = True  # always: kept for callers that report it
         self.starts = 0
         self.last_start_s: float | None = None
         self._info: BotInfo | None = None
@@ -280,10 +278,10 @@ class SandboxedBot:
             if self.entrypoint is None:
                 self.entrypoint = default_entrypoint
         bot_dir = self._resources.staging / "bot"
-        if self._bwrap is not None:
+        try:
             command = sandbox_command(self._bwrap, runtime_dir(), bot_dir, self.limits)
-        else:
-            command = plain_command(runtime_dir(), bot_dir, self.limits)
+        except (SeccompUnavailable, CgroupUnavailable) as error:
+            raise SandboxUnavailable(f"the bot sandbox is required but unavailable: {error}") from None
         child = Channel(command, self.limits)
         self._resources.child = child
         self.starts += 1

@@ -258,8 +258,6 @@ EXCHANGE_API_BASE_URLS = env.json("EXCHANGE_API_BASE_URLS", default={})
 # Fee assumed for paper fills (fraction of notional, each side), as in backtests.
 PAPER_FEE_RATE = env.str("PAPER_FEE_RATE", default="0.001")
 PAPER_STARTING_BALANCE = env.str("PAPER_STARTING_BALANCE", default="10000")
-# Uploaded bot code runs only under bubblewrap when this is true (production.py forces it).
-BOT_SANDBOX_REQUIRED = env_bool("BOT_SANDBOX_REQUIRED", default=False)
 # How long one exchange request may take before its outcome is treated as unknown (orders are then looked up).
 EXCHANGE_TIMEOUT_MS = env.int("EXCHANGE_TIMEOUT_MS", default=10_000)
 # "wall" (production) or "cache": a clock end-to-end tests move (see trading/clock.py).

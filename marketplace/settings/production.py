@@ -16,9 +16,6 @@ FERNET_KEYS = env.list("FERNET_KEYS")
 if not FERNET_KEYS or DEV_FERNET_KEY in FERNET_KEYS:
     raise ImproperlyConfigured("FERNET_KEYS must be set to production keys (the development key is refused).")
 
-# Uploaded bot code runs only inside the bubblewrap sandbox here (see docs/architecture.md).
-BOT_SANDBOX_REQUIRED = True
-
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
