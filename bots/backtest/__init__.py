@@ -1,5 +1,5 @@
 """Backtests of bots over historical candles (pure Python; no Django). See docs/statistics.md."""
-from .engine import InsufficientCandles, run_backtest
+from .engine import DecisionSource, InsufficientCandles, run_backtest, simulate
 from .result import BacktestResult, BacktestStats, EquityPoint, Trade
 from .settings import ExecutionSettings, RiskSettings
 from .stats import compute_stats
@@ -7,6 +7,7 @@ from .stats import compute_stats
 __all__ = [
     "BacktestResult",
     "BacktestStats",
+    "DecisionSource",
     "EquityPoint",
     "ExecutionSettings",
     "InsufficientCandles",
@@ -14,4 +15,5 @@ __all__ = [
     "Trade",
     "compute_stats",
     "run_backtest",
+    "simulate",
 ]

@@ -10,7 +10,7 @@ no network, no environment, a read-only view of the interpreter and its librarie
     with SandboxedBot("/path/to/code", entrypoint="mybot.strategy:MyBot") as bot:
         info = bot.load()                                      # BotInfo(slug, name, ..., vectorized)
         outcomes = bot.decide([{"id": 7, "config": {}, "state": {}}], candles)
-        result = bot.backtest(candles, config={"fast": 12})    # BacktestResult.to_json()
+        result = bot.backtest(candles, config={"fast": 12})    # BacktestResult.to_json(), computed here
 
 Importing this package never imports Django; ``bots.sandbox.child`` is what runs inside the sandbox.
 """
@@ -19,6 +19,7 @@ from .errors import (
     SandboxBotError,
     SandboxCrashed,
     SandboxError,
+    SandboxLookahead,
     SandboxProtocolError,
     SandboxStrayError,
     SandboxTimeout,
@@ -34,6 +35,7 @@ __all__ = [
     "SandboxCrashed",
     "SandboxError",
     "SandboxLimits",
+    "SandboxLookahead",
     "SandboxPool",
     "SandboxProtocolError",
     "SandboxStrayError",

@@ -17,7 +17,7 @@ Request: a JSON object ``{"seq": <int>, "op": <str>, "cpu_seconds": <number, opt
 Answer:  ``{"seq": <the request's seq>, "ok": true, "result": ..., "cpu_s": <CPU seconds used so far>}`` or
          ``{"seq": ..., "ok": false, "error": {"kind", "message", "traceback", "errors"}, "cpu_s": ...}``
 where ``kind`` is ``"bot"`` (the bot's code raised), ``"config"`` (a ``ConfigError``; ``errors`` holds its
-``[{"field", "message"}]``), ``"insufficient_candles"`` or ``"request"`` (the host sent a bad request).
+``[{"field", "message"}]``) or ``"request"`` (the host sent a bad request).
 
 Candles travel as rows ``[open_time_ms, open, high, low, close, volume]``, oldest first.
 
@@ -31,17 +31,22 @@ Ops:
   one per subscription in order: ``{"id", "decision": Decision.to_json(), "state": <new state>}`` or
   ``{"id", "error": <message>, "traceback": <text>, "config_errors": [...]}``. One failing subscription
   does not affect the others.
-- ``backtest`` ``{"candles", "config", "starting_balance", "fee_rate", "slippage_rate" (decimal strings),
-  "execution_config", "risk_config", "vectorized", "timeframe_ms", "progress": <bool, optional>}``:
-  ``bots.backtest.run_backtest``; result ``BacktestResult.to_json()``. With ``"progress": true`` the child also
-  writes progress lines ``{"seq": <the request's seq>, "progress": [done, total]}`` before the answer (about a
-  hundred, from the engine's progress callback); they carry no ``"ok"`` and never replace the one answer.
-- ``lookahead`` ``{"candles", "config", "sample_points"}``: ``check_lookahead``; result
-  ``LookaheadResult.to_json()``.
+- ``bot_start`` ``{"config"}``: a fresh bot instance ``from_config(config)`` for a backtest or a lookahead check, and
+  an empty candle history. Result ``{"startup_candles": <the instance's warm-up>}``.
+- ``step`` ``{"candles": [<the rows after the ones already sent>]}``: the rows are appended to the history and the
+  bot decides on the last of them, seeing a fresh copy of the history (no view of a larger buffer). Result
+  ``Decision.to_json()``. The host sends only candles up to the one it wants decided, so a process that is
+  only ever stepped never holds a candle after the one its bot decides on (see ``bots.sandbox.streaming``).
+- ``populate`` ``{"candles"}``: ``VectorBot`` only: ``signals()`` of the ``bot_start`` instance over all the
+  candles at once. Result ``{"actions": [+1/-1/0 per row], "rows": [[index, Decision.to_json()], ...]}`` for the
+  rows that are not HOLD. The host trusts none of it: it verifies the rows it acts on in a fresh process.
+- ``rows`` ``{"indices": [...]}``: the decisions at these rows of the last ``populate``: ``{"rows": [[index,
+  decision], ...]}``.
 - ``ping`` ``{}``: result ``{}`` (a round trip without bot code).
 
 Module-level globals of the bot persist between calls of one process (it is reused for many calls and
-subscriptions of the same bot version); per-subscription memory belongs in ``self.state``.
+subscriptions of the same bot version); per-subscription memory belongs in ``self.state``. The child computes no
+statistics: backtests and lookahead checks are driven by the host from the decisions it answers.
 """
 from __future__ import annotations
 
@@ -57,13 +62,13 @@ import resource
 import signal
 import sys
 import traceback
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import bots.sdk.model
-from bots.backtest import InsufficientCandles, run_backtest
-from bots.sdk import Bot, Candles, ConfigError, Decision, VectorBot, check_lookahead
+from bots.sdk import Bot, Candles, ConfigError, Decision, VectorBot
 
 
 class RequestError(Exception):
@@ -113,12 +118,59 @@ def candles_from(request: dict) -> Candles:
         raise RequestError(f"bad candles: {error}") from None
 
 
+class History:
+    """The candles streamed by ``step`` so far: only ever the candles up to the one being decided on.
+
+    Kept in growing numpy buffers (appending is amortised O(1)); ``candles()`` copies the filled part.
+    """
+
+    def __init__(self) -> None:
+        self.length = 0
+        self.buffers = [np.empty(0, dtype=np.int64)] + [np.empty(0, dtype=np.float64) for _ in range(5)]
+
+    def __len__(self) -> int:
+        return self.length
+
+    def extend(self, rows: Any) -> None:
+        if not isinstance(rows, list) or not rows:
+            raise RequestError("'candles' must be a non-empty list of rows")
+        try:
+            new = Candles.from_rows(rows)  # validates shape, finiteness and order within the rows
+        except (TypeError, ValueError) as error:
+            raise RequestError(f"bad candles: {error}") from None
+        if self.length and int(new.time[0]) <= int(self.buffers[0][self.length - 1]):
+            raise RequestError("bad candles: they must come after the ones already sent")
+        needed = self.length + len(new)
+        if needed > len(self.buffers[0]):
+            capacity = max(needed, 2 * len(self.buffers[0]), 256)
+            for position, buffer in enumerate(self.buffers):
+                grown = np.empty(capacity, dtype=buffer.dtype)
+                grown[: self.length] = buffer[: self.length]
+                self.buffers[position] = grown
+        for buffer, column in zip(self.buffers, (new.time, new.open, new.high, new.low, new.close, new.volume),
+                                  strict=True):
+            buffer[self.length : needed] = column
+        self.length = needed
+
+    def candles(self) -> Candles:
+        """The history as a ``Candles`` of fresh, read-only copies (``base`` None: no way back to the buffers)."""
+        copy = object.__new__(Candles)  # already validated row by row in extend(): skip the O(n) checks
+        for name, buffer in zip(Candles.__slots__, self.buffers, strict=True):
+            column = np.array(buffer[: self.length], copy=True)
+            column.setflags(write=False)
+            object.__setattr__(copy, name, column)
+        return copy
+
+
 class Child:
     def __init__(self, bot_dir: str, pid: int, out=None) -> None:
         self.bot_dir = bot_dir
         self.pid = pid
         self.out = out
         self.bot_cls: type[Bot] | None = None
+        self.session_bot: Bot | None = None
+        self.history = History()
+        self.signals = None
 
     # -- ops ------------------------------------------------------------------------------------
 
@@ -149,35 +201,49 @@ class Child:
         # One Candles for every subscription: its arrays are read-only, so one bot cannot change them for the next.
         return {"results": [decide_one(cls, candles, subscription) for subscription in subscriptions]}
 
-    def op_backtest(self, request: dict) -> dict:
+    def op_bot_start(self, request: dict) -> dict:
         cls = self.loaded()
+        self.session_bot = None
+        self.history = History()
+        self.signals = None
+        self.session_bot = cls.from_config(request.get("config"))
+        return {"startup_candles": int(self.session_bot.startup_candles)}
+
+    def op_step(self, request: dict) -> dict:
+        bot = self.started()
+        self.history.extend(request.get("candles"))
+        if not len(self.history):
+            raise RequestError("'step' needs at least one candle")
+        # A fresh copy: the bot gets arrays that own their memory, never a view of the history buffer.
+        decision = bot.decide(self.history.candles())
+        if not isinstance(decision, Decision):
+            raise TypeError(f"decide() must return a Decision, got {type(decision).__name__}")
+        return decision.to_json()
+
+    def op_populate(self, request: dict) -> dict:
+        bot = self.started()
+        if not isinstance(bot, VectorBot):
+            raise RequestError("'populate' needs a VectorBot")
         candles = candles_from(request)
-        progress = None
-        if request.get("progress") and self.out is not None:
-            seq = request.get("seq")
+        self.signals = bot.signals(candles)
+        codes = self.signals.action
+        rows = [[int(index), bot.decision_at(self.signals, int(index)).to_json()] for index in np.nonzero(codes)[0]]
+        return {"actions": codes.tolist(), "rows": rows}
 
-            def progress(done: int, total: int) -> None:
-                write_answer(self.out, {"seq": seq, "progress": [int(done), int(total)]}, self.pid)
+    def op_rows(self, request: dict) -> dict:
+        bot = self.started()
+        indices = request.get("indices")
+        if self.signals is None or not isinstance(indices, list):
+            raise RequestError("'rows' needs a 'populate' first and a list of 'indices'")
+        count = len(self.signals)
+        if not all(type(index) is int and 0 <= index < count for index in indices):
+            raise RequestError("'rows' indices must be rows of the last 'populate'")
+        return {"rows": [[index, bot.decision_at(self.signals, index).to_json()] for index in indices]}
 
-        result = run_backtest(
-            cls,
-            candles,
-            config=request.get("config"),
-            starting_balance=Decimal(str(request.get("starting_balance", "10000"))),
-            fee_rate=Decimal(str(request.get("fee_rate", "0.001"))),
-            slippage_rate=Decimal(str(request.get("slippage_rate", "0"))),
-            execution_config=request.get("execution_config"),
-            risk_config=request.get("risk_config"),
-            vectorized=request.get("vectorized"),
-            timeframe_ms=request.get("timeframe_ms"),
-            progress=progress,
-        )
-        return result.to_json()
-
-    def op_lookahead(self, request: dict) -> dict:
-        cls = self.loaded()
-        candles = candles_from(request)
-        return check_lookahead(cls, request.get("config"), candles, request.get("sample_points", 50)).to_json()
+    def started(self) -> Bot:
+        if self.session_bot is None:
+            raise RequestError("no bot started: send 'bot_start' first")
+        return self.session_bot
 
     def loaded(self) -> type[Bot]:
         if self.bot_cls is None:
@@ -204,8 +270,6 @@ class Child:
             return {"seq": seq, "ok": False, "error": error_json("request", str(error))}
         except ConfigError as error:
             return {"seq": seq, "ok": False, "error": error_json("config", str(error), errors=error.errors)}
-        except InsufficientCandles as error:
-            return {"seq": seq, "ok": False, "error": error_json("insufficient_candles", str(error))}
         except (Exception, SystemExit) as error:  # the bot's code raised (SystemExit: it called sys.exit())
             return {"seq": seq, "ok": False, "error": error_json("bot", describe(error), tb=traceback.format_exc())}
 

@@ -10,6 +10,7 @@ bot's own code, the SDK and the Python libraries are visible.
     ├── SandboxProtocolError  the process answered something that is not a valid answer (or too much of it)
     ├── SandboxBotError       the bot's code raised an exception (carries the bot's traceback)
     │   └── SandboxStrayError  a process or running thread of the bot was still alive when its call answered
+    ├── SandboxLookahead      a backtest's decisions changed when recomputed without the later candles
     └── SandboxUnavailable    the sandbox cannot run here (bubblewrap, seccomp or cgroups missing): nothing runs
 
 After a ``SandboxTimeout``, ``SandboxCrashed`` or ``SandboxProtocolError`` the process has been stopped;
@@ -87,3 +88,14 @@ class SandboxStrayError(SandboxBotError):
 class SandboxUnavailable(SandboxError):
     """The sandbox is not usable on this machine (bubblewrap, setpriv, prlimit, libseccomp or the cgroup
     controllers missing, or a test start failed). The bot is refused: there is no unsandboxed fallback."""
+
+
+class SandboxLookahead(SandboxError):
+    """A backtest's decisions did not survive verification: recomputed in a fresh process that never held a
+    later candle, the decision on candle ``index`` (opened at ``time_ms``) came out differently, so the bot used
+    future candles (or decides at random). The backtest has no result."""
+
+    def __init__(self, message: str, *, index: int, time_ms: int) -> None:
+        super().__init__(message)
+        self.index = index
+        self.time_ms = time_ms

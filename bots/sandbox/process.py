@@ -84,14 +84,22 @@ class _Resources:
     def __init__(self) -> None:
         self.owner_pid = os.getpid()
         self.child: Channel | None = None
+        # A started process with the bot loaded that was never sent a candle: the next backtest or lookahead check
+        # streams to it (bots.sandbox.streaming), then it is stopped. Started in the background by prepare_fresh().
+        self.fresh: Channel | None = None
+        self.fresh_thread: threading.Thread | None = None
         self.staging: Path | None = None
 
     def release(self) -> None:
         if os.getpid() != self.owner_pid:
             return
-        if self.child is not None:
-            self.child.kill()
-            self.child = None
+        if self.fresh_thread is not None:
+            self.fresh_thread.join()
+            self.fresh_thread = None
+        for channel in (self.child, self.fresh):
+            if channel is not None:
+                channel.kill()
+        self.child = self.fresh = None
         if self.staging is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
             self.staging = None
@@ -189,42 +197,69 @@ class SandboxedBot:
                  slippage_rate: Decimal | str = Decimal("0"), execution_config: dict | None = None,
                  risk_config: dict | None = None, vectorized: bool | None = None, timeframe_ms: int | None = None,
                  timeout_s: float | None = None, progress: Callable[[int, int], None] | None = None) -> dict:
-        """``bots.backtest.run_backtest`` inside the sandbox; returns ``BacktestResult.to_json()``.
+        """A backtest of this bot, computed on the host; returns ``BacktestResult.to_json()``.
 
-        ``timeout_s`` replaces both the wall-clock and the CPU limit of this one call (backtests may need more
-        than a decision). ``progress(done, total)`` is called on the host as the engine inside reports progress
-        (about a hundred times; in the calling thread, while the call waits). Raises ``ConfigError`` and
-        ``InsufficientCandles`` as ``run_backtest`` does.
+        The sandbox only answers decisions: the host simulates the fills and computes the trades, the equity curve
+        and the statistics with ``bots.backtest.simulate``, as for a built-in bot. A ``VectorBot`` populates the
+        whole series at once in the warm process, and the rows the simulation acted on plus a random sample of the
+        others are recomputed in a fresh process streamed only the candles up to each row (a difference raises
+        ``SandboxLookahead``); a per-candle bot (or ``vectorized=False``) is streamed candle by candle to a fresh
+        process. See ``bots.sandbox.streaming``.
+
+        ``timeout_s`` replaces both the wall-clock and the CPU limit for the whole backtest (backtests may need
+        more than a decision). ``progress(done, total)`` is called as the host walks the candles (about a hundred
+        times, in the calling thread). Raises ``ConfigError`` and ``InsufficientCandles`` as ``run_backtest`` does.
         """
-        payload = {
-            "candles": candle_rows(candles),
-            "config": config,
-            "starting_balance": str(starting_balance),
-            "fee_rate": str(fee_rate),
-            "slippage_rate": str(slippage_rate),
-            "execution_config": execution_config,
-            "risk_config": risk_config,
-            "vectorized": vectorized,
-            "timeframe_ms": timeframe_ms,
-            "progress": progress is not None,
-        }
-        def backtest_result(result: Any) -> dict:
-            if not isinstance(result, dict) or not {"stats", "trades", "equity_curve"} <= set(result):
-                raise _BadAnswer("the bot's process answered backtest with something that is not a backtest result")
-            return result
+        from .streaming import sandboxed_backtest  # late: streaming imports this module
 
-        return self._call("backtest", payload, backtest_result, timeout_s=timeout_s, on_progress=progress)
+        if not isinstance(candles, Candles):
+            candles = Candles.from_rows(candles)
+        with self._lock:
+            return sandboxed_backtest(
+                self, candles, config=config, starting_balance=starting_balance, fee_rate=fee_rate,
+                slippage_rate=slippage_rate, execution_config=execution_config, risk_config=risk_config,
+                vectorized=vectorized, timeframe_ms=timeframe_ms, progress=progress, budget=self._budget(timeout_s),
+            )
 
     def lookahead(self, candles: Candles | Iterable, *, config: dict | None = None, sample_points: int | None = 50,
                   timeout_s: float | None = None) -> dict:
-        """``bots.sdk.check_lookahead`` inside the sandbox; returns ``LookaheadResult.to_json()``."""
-        payload = {"candles": candle_rows(candles), "config": config, "sample_points": sample_points}
-        def lookahead_result(result: Any) -> dict:
-            if not isinstance(result, dict) or not isinstance(result.get("clean"), bool):
-                raise _BadAnswer("the bot's process answered lookahead with something that is not a lookahead result")
-            return result
+        """The lookahead check of a ``VectorBot``, decided on the host; returns ``LookaheadResult.to_json()``.
 
-        return self._call("lookahead", payload, lookahead_result, timeout_s=timeout_s)
+        The warm process populates the whole series; a fresh process, streamed the candles only up to each checked
+        row, recomputes every BUY/SELL row and ``sample_points`` rows without a signal (chosen with ``secrets``;
+        None: every row), and the first row that differs fails the check. A per-candle bot passes: its backtests
+        are streamed to a process that never holds a later candle. See ``bots.sandbox.streaming``.
+        """
+        from .streaming import sandboxed_lookahead  # late: streaming imports this module
+
+        if not isinstance(candles, Candles):
+            candles = Candles.from_rows(candles)
+        with self._lock:
+            return sandboxed_lookahead(self, candles, config=config, sample_points=sample_points,
+                                       budget=self._budget(timeout_s))
+
+    def prepare_fresh(self) -> None:
+        """Start, in a background thread, the fresh process the next backtest or lookahead check streams to (the
+        bot loaded, no candle ever sent), unless one is ready or starting. A long-lived bot that runs backtests
+        back to back calls this after each, so the next one does not wait for a cold start."""
+        with self._lock:
+            resources = self._resources
+            if self._closed or resources.fresh_thread is not None or (
+                resources.fresh is not None and resources.fresh.alive()
+            ):
+                return
+            self._stage()  # here, under the lock: the thread below only reads the staged folder
+
+            def start() -> None:
+                try:
+                    channel = self._spawn()
+                except (SandboxError, OSError) as error:
+                    logger.warning("could not prepare a fresh sandbox for %s: %s", self.code_path, error)
+                    channel = None
+                resources.fresh = channel
+
+            resources.fresh_thread = threading.Thread(target=start, name="bot-sandbox-fresh", daemon=True)
+            resources.fresh_thread.start()
 
     def ping(self) -> None:
         """One round trip without bot code (starts the process when none runs)."""
@@ -270,20 +305,53 @@ class SandboxedBot:
             self._resources.child = None
         return self._start()
 
+    def _budget(self, timeout_s: float | None):
+        from .streaming import Budget  # late: streaming imports this module
+
+        wall_s = self.limits.wall_timeout_s if timeout_s is None else timeout_s
+        cpu_s = self.limits.cpu_seconds if timeout_s is None else min(timeout_s, self.limits.process_cpu_seconds)
+        return Budget(wall_s=wall_s, cpu_s=cpu_s)
+
+    def _warm(self, cpu_s: float) -> Channel:
+        """The warm process (started and loaded when none runs). Caller holds the lock."""
+        return self._ensure_child(cpu_s)
+
+    def _take_fresh(self) -> Channel:
+        """A process with the bot loaded that was never sent a candle, now the caller's: it must ``kill()`` it when
+        done, and never use it for anything else. Caller holds the lock."""
+        if self._closed:
+            raise SandboxError("this sandboxed bot was closed")
+        resources = self._resources
+        if resources.fresh_thread is not None:
+            resources.fresh_thread.join()
+            resources.fresh_thread = None
+        channel, resources.fresh = resources.fresh, None
+        if channel is not None and channel.alive():
+            return channel
+        return self._spawn()
+
     def _start(self) -> Channel:
-        started = time.monotonic()
+        child = self._spawn()
+        self._resources.child = child
+        return child
+
+    def _stage(self) -> None:
         if self._resources.staging is None:
             staging, default_entrypoint = stage_code(self.code_path, self.model_path)
             self._resources.staging = staging
             if self.entrypoint is None:
                 self.entrypoint = default_entrypoint
+
+    def _spawn(self) -> Channel:
+        """Start a process and load the bot in it (filling ``_info`` the first time). Raises ``SandboxError``."""
+        started = time.monotonic()
+        self._stage()
         bot_dir = self._resources.staging / "bot"
         try:
             command = sandbox_command(self._bwrap, runtime_dir(), bot_dir, self.limits)
         except (SeccompUnavailable, CgroupUnavailable) as error:
             raise SandboxUnavailable(f"the bot sandbox is required but unavailable: {error}") from None
         child = Channel(command, self.limits)
-        self._resources.child = child
         self.starts += 1
         try:
             result = child.request("load", {"entrypoint": self.entrypoint},
@@ -291,7 +359,6 @@ class SandboxedBot:
             info = _bot_info(result)
         except SandboxError:
             child.kill()
-            self._resources.child = None
             raise
         if self._info is None:
             self._info = info

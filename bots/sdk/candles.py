@@ -124,6 +124,16 @@ class Candles:
             float(self.volume[index]),
         )
 
+    def head(self, length: int) -> Candles:
+        """The first ``length`` candles as fresh copies: unlike ``candles[:length]`` (a view whose ``base`` is the
+        whole series), nothing in the result leads to a later candle."""
+        part = object.__new__(Candles)
+        for name in self.__slots__:
+            column = np.array(getattr(self, name)[: max(int(length), 0)], copy=True)
+            column.setflags(write=False)
+            object.__setattr__(part, name, column)
+        return part
+
     def __iter__(self):
         for index in range(len(self)):
             yield self[index]

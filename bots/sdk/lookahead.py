@@ -14,6 +14,14 @@ itself where it trades), plus ``sample_points`` evenly spaced indices (``None``:
 checked index fails, the unchecked indices since the last clean one are checked too, so the reported
 ``first_index`` is the first offending candle from there on. Rows before ``startup_candles`` are
 warm-up and never traded on, so they are not compared.
+
+This in-process check is a tool for bot authors and for the platform's own bots: in one process a hostile bot
+can defeat it (find the whole series through the garbage collector or a caller's frame, cache it in a module
+global during the full run and replay it in the truncated ones). The platform checks uploaded bots with
+``bots.sandbox.streaming``: the full run in one process, the truncated runs in a fresh process that is streamed
+the candles one truncation after the other and never holds a candle after the row it recomputes; both compare
+rows with ``decision_difference`` below. Each truncated history here is a fresh copy (``Candles.head``), so at
+least ``.base`` leads nowhere.
 """
 from __future__ import annotations
 
@@ -23,6 +31,7 @@ import numpy as np
 
 from .bot import VectorBot
 from .candles import Candles
+from .decision import Action, Decision
 from .signals import Signals
 
 RELATIVE_TOLERANCE = 1e-9
@@ -92,6 +101,36 @@ def _first_difference(full: Signals, truncated: Signals, start: int, end: int) -
     return best
 
 
+_ACTION_CODES = {Action.BUY: 1.0, Action.SELL: -1.0, Action.HOLD: 0.0}
+
+
+def decision_difference(full: Decision, truncated: Decision) -> tuple[str, float | None, float | None] | None:
+    """How ``truncated`` (decided without the later candles) differs from ``full`` (the same row decided with the
+    whole history), or None when they agree: the first of ``("action", code, code)`` (+1 BUY, -1 SELL, 0 HOLD),
+    ``("size", value, value)`` or ``(indicator name, value, value)``. Indicators agree to ``RELATIVE_TOLERANCE``
+    (an indicator only one of them has differs; ``None``, a NaN in the bot, equals ``None``). The reason text is
+    not compared."""
+    if full.action is not truncated.action:
+        return "action", _ACTION_CODES[full.action], _ACTION_CODES[truncated.action]
+    if full.size != truncated.size:
+        return "size", _size_value(full), _size_value(truncated)
+    for name in sorted(set(full.indicators) | set(truncated.indicators)):
+        if name not in full.indicators or name not in truncated.indicators:
+            return name, full.indicators.get(name), truncated.indicators.get(name)
+        left, right = full.indicators[name], truncated.indicators[name]
+        if left is None or right is None:
+            if left is not right:
+                return name, left, right
+            continue
+        if not np.isclose(left, right, rtol=RELATIVE_TOLERANCE, atol=ABSOLUTE_TOLERANCE):
+            return name, float(left), float(right)
+    return None
+
+
+def _size_value(decision: Decision) -> float | None:
+    return float(decision.size.value) if decision.size is not None else None
+
+
 def _indices_to_check(full: Signals, start: int, stop: int, sample_points: int | None) -> list[int]:
     if sample_points is None:
         return list(range(start, stop + 1))
@@ -114,6 +153,9 @@ def check_lookahead(
     def signals_for(history: Candles) -> Signals:
         return bot_cls.from_config(config).signals(history)
 
+    def truncated(length: int) -> Candles:
+        return candles.head(length)
+
     bot = bot_cls.from_config(config)
     full = bot.signals(candles)
     start = max(int(bot.startup_candles), 0)
@@ -126,7 +168,7 @@ def check_lookahead(
     last_clean = start - 1
     for index in _indices_to_check(full, start, stop, sample_points):
         checked.append(index)
-        difference = _first_difference(full, signals_for(candles[: index + 1]), start, index)
+        difference = _first_difference(full, signals_for(truncated(index + 1)), start, index)
         if difference is None:
             last_clean = index
             continue
@@ -134,7 +176,7 @@ def check_lookahead(
         # (A bot peeking k candles ahead is only caught by a truncation within k candles of the row.)
         for earlier in range(last_clean + 1, index):
             checked.append(earlier)
-            found = _first_difference(full, signals_for(candles[: earlier + 1]), start, earlier)
+            found = _first_difference(full, signals_for(truncated(earlier + 1)), start, earlier)
             if found is not None:
                 if found.index < difference.index:
                     difference = found

@@ -11,16 +11,16 @@ from bots.sandbox.runtime import STUB_TEXT, runtime_dir, stage_code
 from .conftest import ROOT, TEST_LIMITS
 
 
-def test_the_runtime_holds_the_sdk_and_engine_without_the_django_apps():
+def test_the_runtime_holds_the_sdk_without_the_engine_or_the_django_apps():
     runtime = runtime_dir()
 
     assert (runtime / "bots" / "__init__.py").read_text() == STUB_TEXT
-    assert (runtime / "trading" / "__init__.py").read_text() == STUB_TEXT
-    assert sorted(path.name for path in (runtime / "bots").iterdir()) == ["__init__.py", "backtest", "sandbox", "sdk"]
-    assert sorted(path.name for path in (runtime / "trading").iterdir()) == ["__init__.py", "fill_model.py"]
+    # No engine, fill model or statistics inside: the host computes every number from the decisions.
+    assert sorted(path.name for path in runtime.iterdir()) == ["VERSION", "bots"]
+    assert sorted(path.name for path in (runtime / "bots").iterdir()) == ["__init__.py", "sandbox", "sdk"]
     assert (runtime / "bots" / "sdk" / "model.py").is_file()
     assert not (runtime / "bots" / "sdk" / "tests").exists()
-    assert (runtime / "bots" / "backtest" / "engine.py").read_text() == (ROOT / "bots/backtest/engine.py").read_text()
+    assert (runtime / "bots" / "sdk" / "candles.py").read_text() == (ROOT / "bots/sdk/candles.py").read_text()
     assert oct(runtime.stat().st_mode & 0o777) == "0o755"
 
 
