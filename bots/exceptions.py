@@ -37,6 +37,14 @@ class UploadRejected(BotError):
         self.field = field
 
 
+class CodeIntegrityError(BotError):
+    """A copy of a version's code (from storage, or cached on a worker) is not what was uploaded: its content hash
+    (`BotVersion.code_sha256`) differs. The code is not run."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"This bot version was not run: {detail}.")
+
+
 class BotConfigInvalid(BotError):
     """The config schema or the default config of an upload is invalid.
 

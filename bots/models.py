@@ -134,6 +134,9 @@ class BotVersion(models.Model):
     builtin_slug = models.CharField(max_length=100, default="", db_default="", blank=True)
     code_path = models.CharField(max_length=500, null=True, blank=True)
     model_path = models.CharField(max_length=500, null=True, blank=True)
+    # SHA-256 of the code and model as the sandbox receives them (bots.code_digest), taken at upload: workers cache
+    # the code under it and refuse a copy that does not hash to it. Empty for built-in versions.
+    code_sha256 = models.CharField(max_length=64, default="", db_default="", blank=True)
     config_schema = models.JSONField(null=True, blank=True)
     default_config = models.JSONField(null=True, blank=True)
     validation_status = models.CharField(

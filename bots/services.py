@@ -240,6 +240,7 @@ def _version_create(
         changelog=(changelog or "").strip(),
         code_path=stored.code_path,
         model_path=stored.model_path,
+        code_sha256=stored.code_sha256,
         config_schema=config_schema,
         default_config=default_config,
     )
@@ -247,7 +248,12 @@ def _version_create(
         actor=developer,
         action="bot.version_upload",
         instance=bot,
-        new_values={"version": version, "code_path": stored.code_path, "model_path": stored.model_path},
+        new_values={
+            "version": version,
+            "code_path": stored.code_path,
+            "model_path": stored.model_path,
+            "code_sha256": stored.code_sha256,
+        },
     )
     version_id = bot_version.pk
     # After the commit: a worker must never look for a version row that is not committed yet.

@@ -22,7 +22,8 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from bots.exceptions import UploadRejected
+from bots.code_digest import DigestMismatch, file_sha256, folder_digest, upload_digest
+from bots.exceptions import CodeIntegrityError, UploadRejected
 
 CODE_MAX_BYTES = 1 * 1024 * 1024
 MODEL_MAX_BYTES = 50 * 1024 * 1024
@@ -40,6 +41,8 @@ VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,49}$")
 class StoredUpload:
     code_path: str
     model_path: str | None
+    # The content hash of what was stored (bots.code_digest): BotVersion.code_sha256.
+    code_sha256: str = ""
 
 
 def _size(file: UploadedFile) -> int:
@@ -168,7 +171,27 @@ def upload_store(
         except BaseException:
             default_storage.delete(code_path)
             raise
-    return StoredUpload(code_path=code_path, model_path=model_path)
+    # Hashed from the uploaded bytes under the names the storage chose: what the sandbox will get.
+    code_file.seek(0)
+    model_sha256 = None
+    if model_file is not None:
+        model_file.seek(0)
+        model_sha256 = file_sha256(model_file)
+    digest = upload_digest(
+        code_name=code_path, code_bytes=code_file.read(), model_name=model_path, model_sha256=model_sha256
+    )
+    return StoredUpload(code_path=code_path, model_path=model_path, code_sha256=digest)
+
+
+def stored_digest(*, code_path: str, model_path: str | None) -> str:
+    """The content hash (bots.code_digest) of a version's files as they are in storage."""
+    with default_storage.open(code_path, "rb") as stored:
+        code_bytes = stored.read()
+    model_sha256 = None
+    if model_path:
+        with default_storage.open(model_path, "rb") as stored:
+            model_sha256 = file_sha256(stored)
+    return upload_digest(code_name=code_path, code_bytes=code_bytes, model_name=model_path, model_sha256=model_sha256)
 
 
 def upload_delete(stored: StoredUpload) -> None:
@@ -210,10 +233,15 @@ def uploads_atomic() -> Iterator[list[StoredUpload]]:
         raise
 
 
-def upload_materialize(*, code_path: str, model_path: str | None, folder: Path) -> tuple[Path, Path | None]:
-    """Copy a stored version into `folder` for the sandbox: returns (code folder with bot.py, model file or None).
+def upload_materialize(
+    *, code_path: str, model_path: str | None, folder: Path, expected_sha256: str | None = None
+) -> tuple[Path, Path | None]:
+    """Copy a stored version into `folder` (empty) for the sandbox: returns (code folder with bot.py, model file or
+    None).
 
-    A zip is checked again (storage is not trusted more than the upload) and extracted member by member.
+    A zip is checked again (storage is not trusted more than the upload) and extracted member by member. With
+    `expected_sha256` (the version's `code_sha256`), the copy is hashed (bots.code_digest) and CodeIntegrityError is
+    raised when it is not the code uploaded under that hash.
     """
     code_dir = folder / "code"
     code_dir.mkdir(parents=True)
@@ -234,4 +262,16 @@ def upload_materialize(*, code_path: str, model_path: str | None, folder: Path) 
         model = folder / Path(model_path).name
         with default_storage.open(model_path, "rb") as stored:
             model.write_bytes(stored.read())
+    if expected_sha256:
+        folder_verify(folder, expected_sha256)
     return code_dir, model
+
+
+def folder_verify(folder: Path, expected_sha256: str) -> None:
+    """Raise CodeIntegrityError unless `folder` holds exactly the files of the code hashed `expected_sha256`."""
+    try:
+        actual = folder_digest(folder)
+    except (DigestMismatch, OSError) as error:
+        raise CodeIntegrityError(f"its copy of the code is damaged ({error})") from None
+    if actual != expected_sha256:
+        raise CodeIntegrityError("its code is not the code uploaded for this version (the content hash differs)")

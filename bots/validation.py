@@ -76,7 +76,9 @@ def _sandbox_checks(version: BotVersion, folder: Path) -> tuple[list[dict], list
     first failure, since the later checks need what it checked."""
     checks: list[dict] = []
     backtests: list[dict] = []
-    code_dir, model = upload_materialize(code_path=version.code_path, model_path=version.model_path, folder=folder)
+    code_dir, model = upload_materialize(
+        code_path=version.code_path, model_path=version.model_path, folder=folder, expected_sha256=version.code_sha256
+    )
     config = version.default_config or {}
     with SandboxedBot(code_dir, model_path=model) as bot:
         try:

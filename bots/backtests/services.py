@@ -216,7 +216,10 @@ def _run(run: BacktestRun, progress: _ProgressWriter) -> dict:
     limits = SandboxLimits(wall_timeout_s=SANDBOX_TIMEOUT_S, cpu_seconds=SANDBOX_TIMEOUT_S)
     with tempfile.TemporaryDirectory(prefix="bot-backtest-") as folder:
         code_dir, model = upload_materialize(
-            code_path=version.code_path, model_path=version.model_path, folder=Path(folder)
+            code_path=version.code_path,
+            model_path=version.model_path,
+            folder=Path(folder),
+            expected_sha256=version.code_sha256,
         )
         with SandboxedBot(code_dir, model_path=model, limits=limits) as bot:
             return bot.backtest(candles, timeout_s=SANDBOX_TIMEOUT_S, **arguments)

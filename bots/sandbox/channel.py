@@ -23,6 +23,7 @@ from typing import Any
 from bots.backtest import InsufficientCandles
 from bots.sdk import ConfigError
 
+from . import wire
 from .cgroups import is_zombie, namespace_pid, running_threads
 from .command import ChildCommand
 from .errors import (
@@ -214,49 +215,37 @@ class Channel:
         self._begin_call()
         line, more = self._exchange(request, timeout_s, cpu_seconds, on_progress)
         self._end_call(cpu_seconds)
+        # The line is untrusted (the bot can write it): read it within bounds and check it against the schema
+        # (bots.sandbox.wire); any violation stops the process.
         try:
-            answer = json.loads(line)
-        except ValueError:
-            self._fail_protocol(f"the bot's process wrote something that is not JSON: {bytes(line[:80])!r}")
-        if more:
-            # The child writes one line and waits: anything after it was written by someone else (the bot).
-            self._fail_protocol("the bot's process wrote more than one answer")
-        if not isinstance(answer, dict) or answer.get("seq") != self.seq or not isinstance(answer.get("ok"), bool):
-            self._fail_protocol("the bot's process wrote an answer to another request (or not an answer)")
-        if isinstance(answer.get("cpu_s"), (int, float)):
-            self.cpu_s = float(answer["cpu_s"])
+            message = wire.parse_line(line, max_bytes=wire.max_line_bytes(op, self.limits.max_output_bytes))
+            if more:
+                # The child writes one line and waits: anything after it was written by someone else (the bot).
+                raise SandboxProtocolError("the bot's process wrote more than one answer")
+            answer = wire.envelope(message, seq=self.seq, op=op)
+        except SandboxProtocolError as error:
+            self._fail_protocol(str(error))
+        if answer["cpu_s"] is not None:
+            self.cpu_s = answer["cpu_s"]
         if answer["ok"]:
-            return answer.get("result")
-        error = answer.get("error") if isinstance(answer.get("error"), dict) else {}
-        kind = error.get("kind")
-        text = str(error.get("message", ""))[:MAX_ERROR_CHARS]
+            return answer["result"]
+        error = answer["error"]
+        kind, text = error["kind"], error["message"]
         if kind == "config":
-            raise ConfigError(config_errors(error.get("errors"), text))
+            raise ConfigError(error["errors"] or [{"field": "", "message": text}])
         if kind == "insufficient_candles":
             raise InsufficientCandles(text)
         if kind == "bot":
-            tb = str(error.get("traceback", ""))[:MAX_TRACEBACK_CHARS]
-            raise SandboxBotError(f"the bot raised {text}", traceback=tb)
+            raise SandboxBotError(f"the bot raised {text}", traceback=error["traceback"])
         raise SandboxProtocolError(f"the sandbox refused the request: {text}")
 
     def _progress_line(self, line: bytes, on_progress: Callable[[int, int], None] | None) -> bool:
         """True when ``line`` is a progress line of the current request (handed to ``on_progress``). The child is
         not trusted: anything but two sane integers is not a progress line (and so fails as an answer)."""
-        if on_progress is None or b'"progress"' not in line[:64]:
+        if on_progress is None:
             return False
-        try:
-            message = json.loads(line)
-        except ValueError:
-            return False
-        if not isinstance(message, dict) or set(message) != {"seq", "progress"} or message["seq"] != self.seq:
-            return False
-        progress = message["progress"]
-        if not (
-            isinstance(progress, list)
-            and len(progress) == 2
-            and all(type(number) is int for number in progress)
-            and 0 <= progress[0] <= progress[1] <= 10**9
-        ):
+        progress = wire.progress(line, seq=self.seq)
+        if progress is None:
             return False
         on_progress(progress[0], progress[1])
         return True
@@ -425,10 +414,3 @@ class Channel:
             return None, returncode - 128
         return returncode, None
 
-
-def config_errors(errors: Any, message: str) -> list[dict[str, str]]:
-    if isinstance(errors, list) and errors and all(
-        isinstance(e, dict) and isinstance(e.get("field"), str) and isinstance(e.get("message"), str) for e in errors
-    ):
-        return [{"field": e["field"], "message": e["message"][:MAX_ERROR_CHARS]} for e in errors]
-    return [{"field": "", "message": message}]

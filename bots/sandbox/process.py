@@ -19,10 +19,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bots.sdk import Candles, Decision
+from bots.sdk import Candles, Decision, DecisionInvalid
 
+from . import wire
 from .cgroups import CgroupUnavailable
-from .channel import MAX_ERROR_CHARS, MAX_TRACEBACK_CHARS, Channel, config_errors
+from .channel import MAX_ERROR_CHARS, Channel
 from .command import find_bwrap, sandbox_check, sandbox_command
 from .errors import SandboxError, SandboxProtocolError, SandboxUnavailable
 from .limits import SandboxLimits
@@ -180,9 +181,10 @@ class SandboxedBot:
         sent = [{"id": sub["id"], "config": sub.get("config"), "state": sub.get("state")} for sub in subscriptions]
 
         def outcomes(result: Any) -> list[SubscriptionDecision]:
-            results = result.get("results") if isinstance(result, dict) else None
-            if not isinstance(results, list) or len(results) != len(sent):
-                raise _BadAnswer("the bot's process answered decide with the wrong number of results")
+            try:
+                results = wire.decide_results(result, len(sent))
+            except SandboxProtocolError as error:
+                raise _BadAnswer(str(error)) from None
             found = []
             for request, answer in zip(sent, results, strict=True):
                 if not isinstance(answer, dict) or answer.get("id") != json.loads(json.dumps(request["id"])):
@@ -367,22 +369,22 @@ class SandboxedBot:
         return child
 
     def _outcome(self, sub_id: Any, answer: dict) -> SubscriptionDecision:
-        if "error" in answer:
-            raw_errors = answer.get("config_errors")
+        """One subscription's entry of a ``decide`` answer. Whatever is wrong with it (its shape, the decision, the
+        size of the state) is that subscription's error: the entries of the others still count."""
+        try:
+            entry = wire.decide_entry(answer)
+        except SandboxProtocolError as error:
+            return SubscriptionDecision(sub_id, error=f"the bot's process answered with a bad entry: {error}")
+        if "error" in entry:
             return SubscriptionDecision(
-                sub_id,
-                error=str(answer["error"])[:MAX_ERROR_CHARS],
-                traceback=str(answer.get("traceback") or "")[:MAX_TRACEBACK_CHARS],
-                config_errors=config_errors(raw_errors, "") if raw_errors else [],
+                sub_id, error=entry["error"], traceback=entry["traceback"], config_errors=entry["config_errors"]
             )
         try:
-            decision = Decision.from_json(answer["decision"])
-            state = answer["state"]
-            if not isinstance(state, dict):
-                raise TypeError("state is not a dict")
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            decision = Decision.from_json(entry["decision"])
+        except DecisionInvalid as error:
             message = f"the bot returned an invalid decision: {error}"
             return SubscriptionDecision(sub_id, error=message[:MAX_ERROR_CHARS])
+        state = entry["state"]
         state_bytes = len(json.dumps(state, separators=(",", ":")))
         if state_bytes > self.limits.max_state_bytes:
             return SubscriptionDecision(
@@ -396,22 +398,5 @@ class _BadAnswer(Exception):
 
 
 def _bot_info(result: Any) -> BotInfo:
-    """Check the shape of a ``load`` answer (it comes from untrusted code)."""
-    try:
-        info = BotInfo(
-            slug=result["slug"],
-            name=result["name"],
-            description=result["description"],
-            startup_candles=result["startup_candles"],
-            config_schema=result["config_schema"],
-            vectorized=result["vectorized"],
-            bot_class=result["bot_class"],
-        )
-    except (KeyError, TypeError):
-        raise SandboxProtocolError("the bot's process answered load with something that is not bot metadata") from None
-    types = {"slug": str, "name": str, "description": str, "startup_candles": int, "config_schema": dict,
-             "vectorized": bool, "bot_class": str}
-    for name, expected in types.items():
-        if not isinstance(getattr(info, name), expected):
-            raise SandboxProtocolError(f"the bot's process answered load with a bad '{name}'")
-    return info
+    """Check the shape and bounds of a ``load`` answer (it comes from untrusted code); see ``wire.load_metadata``."""
+    return BotInfo(**wire.load_metadata(result))

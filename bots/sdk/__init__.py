@@ -7,7 +7,7 @@ See docs/bot-sdk.md for the contract and a complete example.
 from .bot import Bot, VectorBot, config_error
 from .candles import Candle, Candles
 from .config import ConfigError, validate_config, validate_schema
-from .decision import Action, Decision, Size, SizeType
+from .decision import Action, Decision, DecisionInvalid, Size, SizeType
 from .lookahead import LookaheadResult, check_lookahead
 from .signals import BUY, HOLD, SELL, Signals, actions_from, crossed_above, crossed_below
 
@@ -21,6 +21,7 @@ __all__ = [
     "Candles",
     "ConfigError",
     "Decision",
+    "DecisionInvalid",
     "LookaheadResult",
     "Signals",
     "Size",

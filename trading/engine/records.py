@@ -1,15 +1,22 @@
 """What a run writes: trades (opened, closed, split on partial exits), decision logs, subscription counters."""
 
+import json
 from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import F
 
+from bots.sdk.decision import MAX_INDICATORS, MAX_REASON_CHARS
 from subscriptions.models import Subscription
 from trading.fill_model import realized_pnl
 from trading.models import PerformanceLog, Side, Trade
 
 PERCENT_PLACES = Decimal("0.0001")
+# One decision log row's signal_data, as JSON: a decision is bounded already (bots.sdk.decision: 500 characters of
+# reason, 50 indicators); this is the last line, so that no caller can store a bot's output unbounded on every run.
+MAX_SIGNAL_DATA_BYTES = 16 * 1024
+MAX_NOTES = 10
+MAX_NOTE_CHARS = 500
 
 
 def trade_open(
@@ -109,7 +116,8 @@ def decision_log(
     balance: Decimal,
     signal_data: dict,
 ) -> PerformanceLog:
-    """One performance_logs row: every decision is logged, HOLD included, with what the bot used."""
+    """One performance_logs row: every decision is logged, HOLD included, with what the bot used (`signal_data`,
+    cut to its bounds by `signal_data_bounded`)."""
     return PerformanceLog.objects.create(
         subscription=subscription,
         action=action,
@@ -117,5 +125,27 @@ def decision_log(
         price=price,
         quantity=quantity,
         balance=balance,
-        signal_data=signal_data,
+        signal_data=signal_data_bounded(signal_data),
     )
+
+
+def signal_data_bounded(signal_data: dict) -> dict:
+    """`signal_data` with the bot's reason, its indicators and the run's notes cut to their bounds, and at most
+    MAX_SIGNAL_DATA_BYTES of JSON in all (past that, only the small fields are kept, with `"truncated": true`)."""
+    data = dict(signal_data)
+    if isinstance(data.get("reason"), str):
+        data["reason"] = data["reason"][:MAX_REASON_CHARS]
+    indicators = data.get("indicators")
+    if isinstance(indicators, dict) and len(indicators) > MAX_INDICATORS:
+        data["indicators"] = dict(list(indicators.items())[:MAX_INDICATORS])
+        data["truncated"] = True
+    if isinstance(data.get("notes"), list):
+        data["notes"] = [str(note)[:MAX_NOTE_CHARS] for note in data["notes"][:MAX_NOTES]]
+    if len(json.dumps(data, default=str)) > MAX_SIGNAL_DATA_BYTES:
+        small = {
+            key: value for key, value in data.items()
+            if key not in ("indicators", "notes", "reason") and len(json.dumps(value, default=str)) <= 200
+        }
+        data = small | {"reason": data.get("reason", "")[:200] if isinstance(data.get("reason"), str) else "",
+                        "truncated": True}
+    return data

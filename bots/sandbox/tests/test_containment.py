@@ -261,7 +261,8 @@ def test_it_cannot_write_outside_its_tmp(pool, probe_bot, candles, still_serves)
 
 def test_it_refuses_a_huge_answer(pool, probe_bot, candles, still_serves):
     folder = probe_bot("""
-        return Decision.hold(reason="x" * 3 * 1024 * 1024)
+        self.state["blob"] = "x" * 3 * 1024 * 1024  # a reason that long is refused inside: Decision is bounded
+        return Decision.hold()
     """)
 
     with pytest.raises(SandboxProtocolError) as error:
