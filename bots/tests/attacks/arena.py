@@ -98,9 +98,17 @@ LIBC = ctypes.CDLL(None, use_errno=True)
 LIBC.syscall.restype = ctypes.c_long
 
 
+REPORT = []
+
+
 def report(**values):
-    """What the attack achieved, as JSON in the decision's reason (the attacker's own channel out)."""
-    return Decision.hold(reason=json.dumps(values, default=str)[:8000])
+    """What the attack achieved, kept in the subscription's state (the attacker's own channel out; decide() moves
+    it there) with a short reason: the platform bounds reasons, and a probe can be long."""
+    text = json.dumps(values, default=str)
+    if len(text) > 30000:
+        values = {key: str(value)[:3000] for key, value in values.items()}
+    REPORT.append(json.loads(json.dumps(values, default=str)))
+    return Decision.hold(reason="reported")
 
 
 def errno_name():
@@ -176,6 +184,12 @@ DECIDE = '''\
     def decide(self, candles):
         if @@SLEEPER@@ and not self.config.get("armed"):
             return Decision.hold(reason="behaving")
+        decision = self.attack(candles)
+        if REPORT:
+            self.state["probe"] = REPORT.pop()
+        return decision
+
+    def attack(self, candles):
 @@BODY@@
 '''
 
@@ -363,7 +377,11 @@ class Outcome:
         for subscription in self.subscriptions:
             logs = self.logs.get(subscription.pk, [])
             reason = (logs[0].signal_data or {}).get("reason", "")[:300] if logs else None
-            lines.append(f"  subscription {subscription.pk}: error={subscription.last_error[:300]!r} reason={reason!r}")
+            probe = json.dumps((subscription.bot_state or {}).get("probe"))[:400]
+            lines.append(
+                f"  subscription {subscription.pk}: error={subscription.last_error[:300]!r} reason={reason!r} "
+                f"probe={probe}"
+            )
         lines.append(f"  reports: {[(r.subscription_id, r.outcome, r.detail[:200]) for r in self.reports]}")
         lines.append(f"  batch error: {self.batch_error!r}"[:600])
         return "\n".join(lines)
@@ -389,7 +407,12 @@ class Outcome:
         return self.logs.get(self.subscriptions[index].pk, []) if len(self.subscriptions) > index else []
 
     def probe(self, index: int = 0) -> dict | None:
-        """The JSON the hostile bot reported in its decision's reason (None if it decided nothing)."""
+        """What the hostile bot reported (None if it decided nothing): in its stored state, or in its reason."""
+        if not self.hostile_logs(index):
+            return None
+        state = self.subscriptions[index].bot_state or {}
+        if isinstance(state.get("probe"), dict):
+            return state["probe"]
         for log in self.hostile_logs(index):
             reason = (log.signal_data or {}).get("reason") or ""
             with contextlib.suppress(ValueError):

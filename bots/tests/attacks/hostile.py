@@ -366,7 +366,8 @@ attack(
     "read-project-secrets",
     "classic: files",
     Bot(module=READ_FILES.replace("@@PATHS@@", repr([
-        "@@PROJECT_CANARY@@", "@@BASE_DIR@@/.env", "@@BASE_DIR@@/db.sqlite3", "@@BASE_DIR@@/marketplace/settings/test.py",
+        "@@PROJECT_CANARY@@", "@@BASE_DIR@@/.env", "@@BASE_DIR@@/db.sqlite3",
+        "@@BASE_DIR@@/marketplace/settings/test.py",
         "@@BASE_DIR@@/marketplace/settings/base.py", "/sandbox/venv/../../@@BASE_DIR@@/.env",
         "/proc/@@HOST_PID@@/root/@@PROJECT_CANARY@@", "/proc/self/root/@@PROJECT_CANARY@@",
     ])), body="return report(read=READ)"),
@@ -378,8 +379,8 @@ attack(
     Bot(body='''
         import glob
         found = {}
-        for pattern in ("@@BASE_DIR@@/var/**/bot.py", "/proc/*/root/bot/bot.py", "/proc/*/cwd/bot.py", "/bot/../*/bot.py",
-                        "/tmp/../*/bot.py", "/sandbox/../*/*/bot.py"):
+        for pattern in ("@@BASE_DIR@@/var/**/bot.py", "/proc/*/root/bot/bot.py", "/proc/*/cwd/bot.py",
+                        "/bot/../*/bot.py", "/tmp/../*/bot.py", "/sandbox/../*/*/bot.py"):
             for path in glob.glob(pattern, recursive=True)[:20]:
                 try:
                     text = open(path).read()
@@ -456,7 +457,8 @@ attack(
             try:
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
                     udp.settimeout(0.5)
-                    udp.sendto(b"\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x07example\\x03com\\x00\\x00\\x01\\x00\\x01", (host, 53))
+                    query = bytes.fromhex("123401000001000000000000076578616d706c6503636f6d0000010001")
+                    udp.sendto(query, (host, 53))
                     udp.recvfrom(512)
                 results[host] = "ANSWERED"
             except OSError as error:
@@ -666,7 +668,8 @@ attack(
     Bot(sleeper=False, module='''
         WROTE = {}
         for path in ("@@BASE_DIR@@/var/pwned-@@TOKEN@@", "/usr/pwned-@@TOKEN@@", "/sandbox/venv/pwned-@@TOKEN@@",
-                     "/pwned-@@TOKEN@@", "/bot/pwned", "/sandbox/lib/bots/pwned.py", "/proc/@@HOST_PID@@/root/tmp/pwned-@@TOKEN@@",
+                     "/pwned-@@TOKEN@@", "/bot/pwned", "/sandbox/lib/bots/pwned.py",
+                     "/proc/@@HOST_PID@@/root/tmp/pwned-@@TOKEN@@",
                      "/proc/self/root/usr/pwned-@@TOKEN@@", "/dev/pwned"):
             try:
                 with open(path, "w") as handle:
@@ -906,7 +909,8 @@ attack(
 attack(
     "lookahead-array-base",
     "look-ahead",
-    Bot(sleeper=False, module=FUTURE, body="return trade_on(future_from_base(candles.close), float(candles.close[-1]))"),
+    Bot(sleeper=False, module=FUTURE,
+        body="return trade_on(future_from_base(candles.close), float(candles.close[-1]))"),
     no_foresight,
     reaches_engine=False,
 )
@@ -1044,7 +1048,9 @@ attack(
             pass
         return report(mb=len(hoard) * 16 + files)
     '''),
-    lambda outcome: _probe_at_most(outcome, "mb", ATTACK_LIMITS.memory_mb + ATTACK_LIMITS.tmp_size_mb + MEMORY_SLACK_MB),
+    lambda outcome: _probe_at_most(
+        outcome, "mb", ATTACK_LIMITS.memory_mb + ATTACK_LIMITS.tmp_size_mb + MEMORY_SLACK_MB
+    ),
 )
 
 # Processes and threads that outlive a call --------------------------------------------------------------------------
@@ -1181,7 +1187,10 @@ def take(path, lock):
     return "held"
 '''.replace("@@FILES@@", repr(SHARED_FILES))
 
-for _name, _lock, _before in (("flock-covert-channel", "flock", None), ("fcntl-lock-covert-channel", "fcntl", before_fcntl)):
+for _name, _lock, _before in (
+    ("flock-covert-channel", "flock", None),
+    ("fcntl-lock-covert-channel", "fcntl", before_fcntl),
+):
     attack(
         _name,
         "kernel: file locks",

@@ -51,6 +51,7 @@ def assert_contained(arena, outcome) -> None:
 def test_it_contains_the_attack(arena, attack):
     outcome = arena.run(attack)
 
+    print(outcome.summary())  # shown with -rP: what each attack achieved, for the report
     assert outcome.batch_error is None, f"the batch died: {outcome.batch_error!r}"
     attack.check(outcome)
     assert_contained(arena, outcome)

@@ -6,7 +6,6 @@ say why, built-in bots still run. The hostile bot below is harmless outside a sa
 in the project's var/ folder and reads the planted canary), so this test is safe even against the flaw.
 """
 
-import importlib
 from pathlib import Path
 
 import pytest
@@ -44,12 +43,6 @@ class Escapes(Bot):
 )
 
 
-def default_sandbox_requirement() -> bool:
-    """What a deployment gets without setting anything (the settings' own default, not the arena's True)."""
-    base = importlib.import_module("marketplace.settings.base")
-    return getattr(base, "BOT_SANDBOX_REQUIRED", True)
-
-
 @pytest.fixture
 def broken_sandbox(monkeypatch):
     """bubblewrap cannot start on this machine (missing, or refused by the container)."""
@@ -66,11 +59,13 @@ def broken_sandbox(monkeypatch):
 
 def test_uploaded_code_never_runs_without_its_sandbox(arena, broken_sandbox):
     marker = Path(settings.BASE_DIR) / "var" / f"fail-open-{arena.token}"
-    source = ESCAPES.replace("@@MARKER_FILE@@", str(marker)).replace("@@PROJECT_CANARY@@", arena.tokens["PROJECT_CANARY"])
+    source = ESCAPES.replace("@@MARKER_FILE@@", str(marker))
+    source = source.replace("@@PROJECT_CANARY@@", arena.tokens["PROJECT_CANARY"])
     builtin = ApprovedBotFactory(slug=f"builtin-sma-{arena.token}", name="Built-in SMA")
     BotVersionFactory(bot=builtin, version="1.0.0", builtin_slug="sma-crossover", validation_status="PASSED")
     try:
-        with override_settings(BOT_SANDBOX_REQUIRED=default_sandbox_requirement()):
+        # The most permissive configuration there ever was (the setting that allowed running without a sandbox).
+        with override_settings(BOT_SANDBOX_REQUIRED=False):
             arena.evict_hostile(everything=True)  # a worker starting now: nothing warm from before
             version = arena.upload(arena.developer("escapes"), source, schema=ARMED_SCHEMA, default={}, name="Escapes")
             honest = arena.subscribe(arena.honest_bot, HONEST_CONFIG)
@@ -86,7 +81,9 @@ def test_uploaded_code_never_runs_without_its_sandbox(arena, broken_sandbox):
         assert "sandbox" in honest.last_error.lower(), honest.last_error
         trusted.refresh_from_db()
         assert trusted.last_error == ""
-        assert arena.decision_of(trusted)["indicators"] == arena.expected_honest["indicators"]
+        built_in = arena.decision_of(trusted)  # in this process, so the last digits may differ from the sandbox's
+        assert built_in["actions"] == arena.expected_honest["actions"]
+        assert built_in["indicators"] == pytest.approx(arena.expected_honest["indicators"])
     finally:
         marker.unlink(missing_ok=True)
 

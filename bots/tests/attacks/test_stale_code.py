@@ -69,7 +69,7 @@ def test_it_runs_the_new_bot_under_a_reused_version_id(arena):
     BotVersion.objects.filter(pk=first.pk).delete()
     Bot.objects.filter(pk=first.bot_id).delete()
     second = upload_and_approve(arena, "second-developer")
-    BotVersion.objects.filter(pk=second.pk).update(pk=reused_id)
+    BotVersion.objects.filter(pk=second.pk).update(id=reused_id)
     after = arena.subscribe(second.bot, {"armed": True})
     honest = arena.subscribe(arena.honest_bot, HONEST_CONFIG)
     try:
