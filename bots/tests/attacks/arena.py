@@ -17,7 +17,7 @@ For each attack, `Arena.run(attack)`:
 
 Everything runs inside one module-wide transaction that is rolled back at the end (like Django's TestCase), with
 the files in an in-memory storage and var/ (the code cache) in a temporary folder. The sandbox limits are the
-defaults with shorter clocks and less memory (ATTACK_LIMITS), and validation backtests 300 candles with a 6 s
+defaults with shorter clocks and less memory (ATTACK_LIMITS), and validation backtests 150 candles with a 6 s
 limit per call, so the whole suite stays within a couple of minutes on two cores.
 """
 
@@ -59,15 +59,15 @@ RUN_AT = datetime(2021, 5, 10, 12, 0, tzinfo=UTC)
 NOW = RUN_AT + timedelta(seconds=30)
 
 ATTACK_LIMITS = SandboxLimits(
-    cpu_seconds=2,
+    cpu_seconds=1,
     memory_mb=512,
     max_processes=32,
     file_size_mb=8,
-    wall_timeout_s=5,
+    wall_timeout_s=4,
     tmp_size_mb=16,
     process_cpu_seconds=60,
 )
-VALIDATION_CANDLES = 300
+VALIDATION_CANDLES = 150
 VALIDATION_TIMEOUT_S = 6.0
 
 ARMED_SCHEMA = {

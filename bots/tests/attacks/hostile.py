@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import json
+import struct
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -260,7 +261,9 @@ def after_host_lock(arena, context) -> None:
             if lock == "flock":
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             else:
-                fcntl.lockf(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                answer = fcntl.fcntl(handle, fcntl.F_GETLK, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0))
+                if struct.unpack("hhqqi", answer)[0] != fcntl.F_UNLCK:
+                    raise BlockingIOError
             context["host_blocked"] = False
         except OSError:
             context["host_blocked"] = True
@@ -1000,11 +1003,13 @@ attack(
     "memory-memfd",
     "memory beyond the limit",
     Bot(body='''
-        fd = os.memfd_create("hoard")
-        block, written = b"\\x01" * (1024 * 1024), 0
+        # Many memory files, each under the per-file size limit: shared memory that no address-space limit counts.
+        files, block, written = [], b"\\x01" * (1024 * 1024), 0
         try:
             while written < 1536:
-                os.write(fd, block)
+                if written % 4 == 0:
+                    files.append(os.memfd_create("hoard"))
+                os.write(files[-1], block)
                 written += 1
         except OSError as error:
             return report(mb=written, error=type(error).__name__)
@@ -1185,6 +1190,20 @@ def take(path, lock):
         return type(error).__name__
     HELD.append(handle)
     return "held"
+
+
+def probe(path, lock):
+    """Whether another sandbox holds a lock on `path`: flock tries to take it, a POSIX lock is only asked about
+    (F_GETLK for a write lock needs no write access: a read-only file suffices for the channel)."""
+    if lock == "flock":
+        return take(path, lock)
+    import struct
+    try:
+        with open(path, "rb") as handle:
+            answer = fcntl.fcntl(handle, fcntl.F_GETLK, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0))
+    except OSError as error:
+        return type(error).__name__
+    return "free" if struct.unpack("hhqqi", answer)[0] == fcntl.F_UNLCK else "blocked"
 '''.replace("@@FILES@@", repr(SHARED_FILES))
 
 for _name, _lock, _before in (
@@ -1199,7 +1218,7 @@ for _name, _lock, _before in (
         '''),
         no_lock_channel,
         partners=(Bot(module=LOCKS, body=f'''
-            return report(tried={{path: take(path, "{_lock}") for path in FILES}})
+            return report(tried={{path: probe(path, "{_lock}") for path in FILES}})
         '''),),
         before=_before,
         after=after_host_lock,
