@@ -983,7 +983,7 @@ attack(
                     os._exit(0)
             children.append(pid)
             pipes.append(read_end)
-        held, deadline = 0, time.monotonic() + 4
+        held, deadline = 0, time.monotonic() + 2.5
         while pipes and time.monotonic() < deadline:
             ready, _, _ = select.select(pipes, [], [], 0.2)
             for fd in ready:
