@@ -36,7 +36,8 @@ from .limits import MB, SandboxLimits
 V1_CONTROLLERS = ("memory", "pids", "freezer", "cpuacct")
 V2_CONTROLLERS = ("memory", "pids", "cpu")
 PARENT = "bot-sandbox"
-# Processes of the sandbox besides the bot's own: the launcher that becomes bwrap, and bwrap's PID 1 (its init).
+# Room for the processes of the sandbox besides the bot's: the launcher that becomes bwrap, and bwrap's PID 1
+# (its init), plus one spare (bwrap without root may fork once more).
 OVERHEAD_PROCESSES = 3
 NAME = re.compile(r"^(\d+)-(\d+)$")
 

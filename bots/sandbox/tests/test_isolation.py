@@ -7,13 +7,17 @@ answer is an ordinary error the bot sees, so one probe can try them all.
 """
 import dataclasses
 import json
+import os
 import signal
+import subprocess
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
-from bots.sandbox import SandboxCrashed, SandboxedBot, SandboxStrayError, SandboxTimeout
+from bots.sandbox import SandboxCrashed, SandboxedBot, SandboxStrayError, SandboxTimeout, cgroups
 
 from .conftest import PROBE_TEMPLATE, TEST_LIMITS, wait_until_gone
 
@@ -56,6 +60,9 @@ attempt("F_GETLK", lambda: fcntl.fcntl(shared, fcntl.F_GETLK, lock))
 attempt("F_OFD_SETLK", lambda: fcntl.fcntl(shared, 37, lock))
 attempt("F_OFD_SETLKW", lambda: fcntl.fcntl(shared, 38, lock))
 attempt("F_SETLEASE", lambda: fcntl.fcntl(private, 1024, fcntl.F_RDLCK))
+lock_buffer = ctypes.create_string_buffer(lock)
+call("F_SETLK with high bits", 72, shared.fileno(), (1 << 32) | fcntl.F_SETLK, lock_buffer)
+call("F_OFD_SETLK with high bits", 72, shared.fileno(), (0xFFFF << 32) | 37, lock_buffer)
 attempt("F_GETFL still works", lambda: fcntl.fcntl(shared, fcntl.F_GETFL))
 call("inotify_init1", 294, 0)
 # sockets: only AF_UNIX and AF_INET/6 (which meet an empty network namespace)
@@ -122,7 +129,8 @@ return Decision.hold(reason=json.dumps(results))
 
 DENIED = {
     "EPERM": ["add_key", "request_key", "keyctl", "flock_shared", "flock_private", "lockf", "F_SETLK", "F_SETLKW",
-              "F_GETLK", "F_OFD_SETLK", "F_OFD_SETLKW", "F_SETLEASE", "inotify_init1", "unshare NEWUSER",
+              "F_GETLK", "F_OFD_SETLK", "F_OFD_SETLKW", "F_SETLEASE", "F_SETLK with high bits",
+              "F_OFD_SETLK with high bits", "inotify_init1", "unshare NEWUSER",
               "unshare NEWNS", "unshare NEWNET", "setns", "clone NEWUSER", "clone NEWPID", "ptrace TRACEME",
               "ptrace ATTACH 1", "process_vm_readv", "process_vm_writev", "kcmp", "bpf", "perf_event_open",
               "userfaultfd", "mount", "pivot_root", "chroot", "kexec_load", "init_module", "finit_module", "fsopen",
@@ -202,8 +210,11 @@ def test_forked_children_share_one_memory_budget(probe_bot, candles, touch, stil
     # 8 children x 300 MB under a 1 GB limit: each alone fits its own RLIMIT_AS, together they would take 2.4 GB.
     folder = probe_bot(FORK_AND_TOUCH.format(touch=TOUCH[touch]))
 
-    with SandboxedBot(folder, limits=TREE_LIMITS) as bot:
-        [outcome] = bot.decide([{"id": 1}], candles[-3:])
+    with SandboxedBot(folder, limits=TREE_LIMITS) as bot, ThreadPoolExecutor(1) as executor:
+        attack = executor.submit(bot.decide, [{"id": 1}], candles[-3:])
+        while not attack.done():  # a second sandbox keeps deciding while the first one hits its limit
+            still_serves()
+        [outcome] = attack.result()
 
     assert outcome.ok, outcome.error
     assert outcome.decision.indicators["held"] <= 3  # at most 3 x 300 MB fit in 1 GB beside the interpreter
@@ -345,3 +356,114 @@ def test_the_cpu_limit_counts_every_process_of_the_tree(probe_bot, candles, stil
     assert time.monotonic() - started < 10
     assert wait_until_gone(uid) == []
     still_serves()
+
+
+def test_a_timer_signal_handler_gets_no_cpu_between_calls(pool, probe_bot, candles, still_serves):
+    # No thread, no process: an interval timer whose handler spins interrupts the child's wait for the next request.
+    # The frozen cgroup never lets it run; thawed, its spinning counts against the next call's CPU limit.
+    folder = probe_bot("""
+        import signal
+        def spin(*_):
+            for _ in range(10 ** 6):
+                pass
+        signal.signal(signal.SIGALRM, spin)
+        signal.setitimer(signal.ITIMER_REAL, 0.3, 0.05)
+        return Decision.hold()
+    """)
+
+    with pool.bot("evil", folder) as bot:
+        [outcome] = bot.decide([{"id": 1}], candles[-3:])
+        state = Path(bot._resources.child.cgroup.dirs[2], "freezer.state").read_text().strip()
+        before = sandbox_cpu_ns(bot)
+        time.sleep(1)
+        between = sandbox_cpu_ns(bot) - before
+
+    assert outcome.ok
+    assert state == "FROZEN"
+    assert between == 0
+    still_serves()
+
+
+def test_an_honest_bot_is_frozen_between_calls_and_thawed_for_each(pool, sma_bot, candles):
+    with pool.bot("good", sma_bot) as bot:
+        for _ in range(3):
+            [outcome] = bot.decide([{"id": 1, "config": {}, "state": {}}], candles[-100:])
+            assert outcome.ok
+            freezer = Path(bot._resources.child.cgroup.dirs[2], "freezer.state")
+            assert freezer.read_text().strip() == "FROZEN"
+        pid = bot.pid
+    assert bot.starts == 1 and pid is not None
+
+
+def test_it_removes_the_cgroups_of_dead_host_processes(pool, sma_bot, candles, monkeypatch):
+    found = cgroups.backend()
+    dead = subprocess.Popen(["true"])  # noqa: S607 - a pid that is surely gone afterwards
+    dead.wait()
+    stale = [parent / f"{dead.pid}-1" for parent in found.parents]
+    for folder in stale:
+        folder.mkdir()
+
+    monkeypatch.setattr(cgroups, "_backend", None)  # as in a new host process
+    cgroups.backend()
+
+    assert not any(folder.exists() for folder in stale)
+    with pool.bot("good", sma_bot) as bot:
+        [outcome] = bot.decide([{"id": 1, "config": {}, "state": {}}], candles[-100:])
+    assert outcome.ok
+    assert all(parent.name == "bot-sandbox" for parent in found.parents)
+
+
+def test_the_sandbox_runs_in_its_own_cgroup_from_its_first_instruction(pool, probe_bot, candles):
+    folder = probe_bot("""
+        return Decision.hold(reason=open("/proc/self/cgroup").read())
+    """)
+
+    with pool.bot("probe", folder) as bot:
+        [outcome] = bot.decide([{"id": 1}], candles[-3:])
+        group = bot._resources.child.cgroup
+        members = set(group.pids())
+        memory_limit = int(Path(group.dirs[0], "memory.limit_in_bytes").read_text())
+        tasks_limit = int(Path(group.dirs[1], "pids.max").read_text())
+
+    # Its own cgroup namespace: inside, the sandbox's cgroup is the root and no host path shows.
+    assert all(line.endswith(":/") for line in outcome.decision.reason.splitlines())
+    assert len(members) == 3  # the launcher (now bwrap), bwrap's PID 1, the child
+    assert memory_limit == TEST_LIMITS.memory_mb * 1024 * 1024
+    assert tasks_limit == TEST_LIMITS.max_processes + cgroups.OVERHEAD_PROCESSES
+    pool.evict("probe")
+    assert not any(folder.exists() for folder in group.dirs)  # removed with the process
+
+
+def test_the_v2_backend_freezes_counts_and_kills_where_a_v2_hierarchy_is_mounted():
+    # This machine's cgroup v2 hierarchy has no controllers (they are all bound to v1), so the v2 limits
+    # (memory.max, pids.max) cannot be tried here; freezing, CPU time, killing and removal can.
+    mounts = [mount for mount, fstype, _ in cgroups._mounts() if fstype == "cgroup2"]
+    if not mounts:
+        pytest.skip("no cgroup v2 hierarchy mounted")
+    parent = Path(mounts[0]) / cgroups._own_paths()[""].lstrip("/") / "bot-sandbox-v2-test"
+    parent.mkdir(exist_ok=True)
+    group = cgroups.SandboxCgroup(cgroups._V2([parent]), f"{os.getpid()}-1")
+    try:
+        group.dirs[0].mkdir()
+        spinner = subprocess.Popen(  # noqa: S603 - the launcher's way in, then a busy loop
+            ["/bin/sh", "-c", 'echo $$ > "$0"; exec sh -c "while :; do :; done"', group.procs_files[0]])
+        deadline = time.monotonic() + 5
+        while group.cpu_ns() < 50_000_000 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert group.pids() == [spinner.pid]
+
+        assert group.freeze()
+        frozen_at = group.cpu_ns()
+        time.sleep(0.3)
+        assert group.cpu_ns() == frozen_at
+        group.thaw()
+        time.sleep(0.2)
+        assert group.cpu_ns() > frozen_at
+
+        group.freeze()
+        group.remove()  # cgroup.kill reaches a frozen process too
+        assert spinner.wait(timeout=5) == -signal.SIGKILL
+        assert not group.dirs[0].exists()
+    finally:
+        group.remove()
+        parent.rmdir()
