@@ -3,7 +3,11 @@
 - backtest of 3000 hourly candles, per built-in bot (vectorized path);
 - one scheduler tick running N paper subscriptions that share a market (one candle fetch, one bot call, N
   transactions), on a throw-away SQLite database;
-- a sandboxed decision: cold start + load, then a warm call for 100 subscriptions (when bubblewrap is usable).
+- the sandbox (when bubblewrap is usable): cold start + load, a warm decision (1 and 100 subscriptions), and a
+  3000-candle backtest in the sandbox vs in process, for a VectorBot (populated in the warm process, then verified
+  by a fresh one) and a per-candle bot (streamed candle by candle to a fresh one). "fresh ready" means the fresh
+  process was prepared beforehand (``SandboxedBot.prepare_fresh``), as a worker running backtests back to back
+  does; "cold" includes starting it.
 """
 import os
 import statistics
@@ -70,23 +74,88 @@ def bench_tick(subscriptions: int) -> float:
     return statistics.median(samples)
 
 
-def bench_sandbox() -> list[tuple[str, float]]:
+PER_CANDLE_BOT = """
+from bots.sdk import Action, Bot, Decision
+
+
+class Momentum(Bot):
+    slug = "momentum"
+    name = "Momentum"
+    startup_candles = 20
+
+    def decide(self, candles):
+        close = candles.close
+        change = close[-1] / close[-21] - 1
+        if change > 0.02:
+            return Decision(Action.BUY, reason="up", indicators={"change": change})
+        if change < -0.02:
+            return Decision(Action.SELL, reason="down", indicators={"change": change})
+        return Decision.hold(indicators={"change": change})
+"""
+
+
+def bench_sandbox() -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """Timings, and the sandbox's cost as a multiple of the same backtest in process."""
+    from bots.backtest import run_backtest
+    from bots.builtin import SmaCrossover
     from bots.sandbox import SandboxedBot, sandbox_available
     from bots.sdk import Candles
 
     if not sandbox_available():
-        return [("sandbox (bubblewrap unavailable here)", float("nan"))]
-    code = Path(tempfile.mkdtemp())
-    (code / "bot.py").write_text((ROOT / "bots/builtin/sma_crossover.py").read_text())
-    candles = Candles.from_csv(CANDLES)[-300:]
+        return [("sandbox (bubblewrap unavailable here)", float("nan"))], []
+    root = Path(tempfile.mkdtemp())
+    sma, momentum = root / "sma", root / "momentum"
+    sma.mkdir()
+    momentum.mkdir()
+    (sma / "bot.py").write_text((ROOT / "bots/builtin/sma_crossover.py").read_text())
+    (momentum / "bot.py").write_text(PER_CANDLE_BOT)
+    candles = Candles.from_csv(CANDLES)
+    recent = candles[-300:]
     subs = [{"id": i, "config": {"fast": 5, "slow": 20}, "state": {}} for i in range(100)]
+    rows, ratios = [], []
+
     started = time.perf_counter()
-    bot = SandboxedBot(code)
+    bot = SandboxedBot(sma)
     bot.load()
-    cold = time.perf_counter() - started
-    warm = timed(lambda: bot.decide(subs, candles))
+    rows.append(("sandbox cold start + load", time.perf_counter() - started))
+    rows.append(("sandbox warm decide, 1 subscription", timed(lambda: bot.decide(subs[:1], recent), repeat=50)))
+    rows.append(("sandbox warm decide, 100 subscriptions", timed(lambda: bot.decide(subs, recent))))
+
+    def sandboxed(target: SandboxedBot, ready: bool) -> float:
+        if ready:
+            target.prepare_fresh(wait=True)
+        started = time.perf_counter()
+        target.backtest(candles, timeout_s=120)
+        return time.perf_counter() - started
+
+    def median_of(function, repeat: int = 5) -> float:
+        return statistics.median(function() for _ in range(repeat))
+
+    in_process = timed(lambda: run_backtest(SmaCrossover, candles))
+    ready = median_of(lambda: sandboxed(bot, True))
+    cold = median_of(lambda: sandboxed(bot, False), repeat=3)
     bot.close()
-    return [("sandbox cold start + load", cold), ("sandbox warm decide, 100 subscriptions", warm)]
+    rows += [
+        ("backtest 3000 candles, VectorBot (sma-crossover), in process", in_process),
+        ("backtest 3000 candles, VectorBot, sandbox, fresh ready", ready),
+        ("backtest 3000 candles, VectorBot, sandbox, cold fresh", cold),
+    ]
+    ratios += [("VectorBot backtest, sandbox (fresh ready) / in process", ready / in_process),
+               ("VectorBot backtest, sandbox (cold fresh) / in process", cold / in_process)]
+
+    namespace: dict = {}
+    exec(PER_CANDLE_BOT, namespace)  # noqa: S102 - the benchmark's own bot
+    in_process = timed(lambda: run_backtest(namespace["Momentum"], candles), repeat=3)
+    bot = SandboxedBot(momentum)
+    bot.load()
+    ready = median_of(lambda: sandboxed(bot, True), repeat=3)
+    bot.close()
+    rows += [
+        ("backtest 3000 candles, per-candle bot, in process", in_process),
+        ("backtest 3000 candles, per-candle bot, sandbox (streamed), fresh ready", ready),
+    ]
+    ratios.append(("per-candle backtest, sandbox (fresh ready) / in process", ready / in_process))
+    return rows, ratios
 
 
 def main() -> None:
@@ -94,11 +163,14 @@ def main() -> None:
     rows = bench_backtests()
     for count in (1, 50):
         rows.append((f"scheduler tick, {count} paper subscription(s) on one market", bench_tick(count)))
-    rows += bench_sandbox()
-    width = max(len(name) for name, _ in rows)
+    sandbox_rows, ratios = bench_sandbox()
+    rows += sandbox_rows
+    width = max(len(name) for name, _ in rows + ratios)
     print(f"{'benchmark':<{width}}  median")
     for name, seconds in rows:
         print(f"{name:<{width}}  {seconds * 1000:8.1f} ms")
+    for name, ratio in ratios:
+        print(f"{name:<{width}}  {ratio:8.1f} x")
 
 
 if __name__ == "__main__":

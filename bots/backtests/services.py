@@ -20,7 +20,7 @@ from bots.backtest import InsufficientCandles, run_backtest
 from bots.backtests.exceptions import BacktestRunInvalid, BacktestRunLimit
 from bots.backtests.markets import backtest_market_for, backtest_market_get, market_candles
 from bots.models import BacktestRun, Bot
-from bots.sandbox import SandboxedBot, SandboxError, SandboxLimits
+from bots.sandbox import SandboxedBot, SandboxError, SandboxLimits, SandboxLookahead
 from bots.sdk import ConfigError
 from bots.selectors import bot_version_for_run
 from bots.track_record import downsample
@@ -190,7 +190,9 @@ def _utc(ms: int) -> datetime:
 
 
 def _run(run: BacktestRun, progress: _ProgressWriter) -> dict:
-    """The backtest itself: `BacktestResult.to_json()`. Raises ConfigError, InsufficientCandles, SandboxError."""
+    """The backtest itself: `BacktestResult.to_json()`, simulated and computed in this process either way (an uploaded
+    bot's sandbox answers only decisions). Raises ConfigError, InsufficientCandles, SandboxError (SandboxLookahead:
+    the decisions changed when recomputed without the later candles)."""
     market = backtest_market_get(f"{run.exchange}:{run.symbol}:{run.timeframe}")
     if market is None:
         raise FileNotFoundError(f"no shipped candles for {run.exchange} {run.symbol} {run.timeframe}")
@@ -222,6 +224,7 @@ def _run(run: BacktestRun, progress: _ProgressWriter) -> dict:
             expected_sha256=version.code_sha256,
         )
         with SandboxedBot(code_dir, model_path=model, limits=limits) as bot:
+            bot.prepare_fresh()  # the process that verifies (or is streamed) the decisions starts beside the warm one
             return bot.backtest(candles, timeout_s=SANDBOX_TIMEOUT_S, **arguments)
 
 
@@ -242,6 +245,8 @@ def backtest_run_execute(*, run_id: int) -> BacktestRun:
         error = f"The settings were refused: {exc}"
     except InsufficientCandles as exc:
         error = f"Not enough candles for this bot's warm-up: {exc}. Choose more candles."
+    except SandboxLookahead as exc:
+        error = f"The bot's decisions failed verification: {exc}"
     except SandboxError as exc:
         error = f"The bot failed in its sandbox: {exc}"
     except Exception:  # noqa: BLE001 - anything else is the platform's fault, stored for the user, logged for us

@@ -240,15 +240,17 @@ class SandboxedBot:
             return sandboxed_lookahead(self, candles, config=config, sample_points=sample_points,
                                        budget=self._budget(timeout_s))
 
-    def prepare_fresh(self) -> None:
+    def prepare_fresh(self, *, wait: bool = False) -> None:
         """Start, in a background thread, the fresh process the next backtest or lookahead check streams to (the
-        bot loaded, no candle ever sent), unless one is ready or starting. A long-lived bot that runs backtests
-        back to back calls this after each, so the next one does not wait for a cold start."""
+        bot loaded, no candle ever sent), unless one is ready or starting; ``wait``: until it is ready. A
+        long-lived bot that runs backtests back to back calls this after each, so the next one does not wait for
+        a cold start. A failure to start is logged; the next call then starts one itself (and raises)."""
         with self._lock:
             resources = self._resources
-            if self._closed or resources.fresh_thread is not None or (
-                resources.fresh is not None and resources.fresh.alive()
-            ):
+            thread = resources.fresh_thread
+            if self._closed or thread is not None or (resources.fresh is not None and resources.fresh.alive()):
+                if wait and thread is not None:
+                    thread.join()
                 return
             self._stage()  # here, under the lock: the thread below only reads the staged folder
 
@@ -260,8 +262,10 @@ class SandboxedBot:
                     channel = None
                 resources.fresh = channel
 
-            resources.fresh_thread = threading.Thread(target=start, name="bot-sandbox-fresh", daemon=True)
-            resources.fresh_thread.start()
+            thread = resources.fresh_thread = threading.Thread(target=start, name="bot-sandbox-fresh", daemon=True)
+            thread.start()
+        if wait:
+            thread.join()
 
     def ping(self) -> None:
         """One round trip without bot code (starts the process when none runs)."""

@@ -114,6 +114,7 @@ class StreamedDecisions:
         self.name = name
         self.startup_candles = 0
         self._sent = 0
+        self._rows: list[list] | None = None
         self._last: Decision | None = None
 
     def start(self, config: dict | None) -> None:
@@ -123,7 +124,9 @@ class StreamedDecisions:
         """The decision on candle ``index`` (after every candle sent so far), sending candles ``..index``."""
         if index < self._sent:
             raise ValueError(f"candle {index} was sent already: a stream only moves forward")
-        rows = candle_rows(self.candles[self._sent : index + 1])
+        if self._rows is None:
+            self._rows = candle_rows(self.candles)  # once: slicing a list per step is cheaper than converting
+        rows = self._rows[self._sent : index + 1]
         self._sent = index + 1
         self._last = _decision(self.channel, self.budget.request(self.channel, "step", {"candles": rows}))
         return self._last

@@ -24,10 +24,11 @@ TIMEOUT_S = 20  # with TEST_LIMITS.process_cpu_seconds (30), the warm process is
 # Each finder returns the closes after the last of ``candles`` when it can reach them, else None.
 FINDERS = {
     "base": """
-        base = candles.close.base
-        if base is None or len(base) <= len(candles):
+        times, closes = candles.time.base, candles.close.base
+        if times is None or closes is None:
             return None
-        return np.asarray(base)[len(candles):]
+        at = int(np.searchsorted(np.asarray(times), candles.time[-1]))
+        return np.asarray(closes)[at + 1:]
     """,
     "gc": """
         n, last = len(candles), int(candles.time[-1])
@@ -367,3 +368,98 @@ def test_a_vector_backtest_equals_the_one_in_process_and_is_verified(sma_bot, ca
     assert streamed == run_backtest(SmaCrossover, candles[-400:], config={"fast": 5, "slow": 20}).to_json()
     assert starts == 3  # the warm process, and one fresh process per backtest (stopped after it)
     assert np.isfinite(result["stats"]["roi"])
+
+
+def test_a_prepared_fresh_process_serves_the_next_backtest_and_only_that(sma_bot, candles):
+    with SandboxedBot(sma_bot, limits=TEST_LIMITS) as bot:
+        bot.load()
+        bot.prepare_fresh(wait=True)
+        prepared = bot._resources.fresh
+        starts = bot.starts
+        bot.backtest(candles[-500:], timeout_s=TIMEOUT_S)
+
+        assert bot.starts == starts  # the prepared process verified it: no cold start in the call
+        assert not prepared.alive()  # and it was stopped: it has seen candles now
+        assert bot._resources.fresh is None
+
+
+def test_a_streamed_backtest_is_bounded_by_its_whole_budget(write_bot, series):
+    # Each decision is quick, but together they take longer than the call's budget: the budget covers the stream.
+    text = """
+import time
+
+from bots.sdk import Bot, Decision
+
+
+class Slow(Bot):
+    slug = "slow"
+
+    def decide(self, candles):
+        time.sleep(0.02)
+        return Decision.hold()
+"""
+    from bots.sandbox import SandboxTimeout
+
+    with SandboxedBot(write_bot(text), limits=TEST_LIMITS) as bot, pytest.raises(SandboxTimeout) as timeout:
+        bot.backtest(series, timeout_s=1)
+    assert timeout.value.kind == "wall" and timeout.value.limit_s == 1
+
+
+@pytest.mark.parametrize("forgery", [
+    "result['actions'] = result['actions'][:-1]",                         # one action short
+    "result['actions'][-5] = 7",                                           # not an action
+    "result['rows'] = []",                                                 # signal rows without their decision
+    "result['rows'] = [[index, {**row, 'action': 'HOLD'}] for index, row in result['rows']]",  # two stories
+])
+def test_a_forged_populate_answer_is_refused(forgery, write_bot, series):
+    text = f"""
+import numpy as np
+
+from bots.sandbox import child
+from bots.sdk import Signals, VectorBot
+
+original = child.Child.op_populate
+
+
+def forged(self, request):
+    result = original(self, request)
+    {forgery}
+    return result
+
+
+child.Child.op_populate = forged
+
+
+class Alternating(VectorBot):
+    slug = "alternating"
+
+    def populate(self, candles):
+        return Signals(np.array([1 if i % 10 == 0 else -1 if i % 10 == 5 else 0 for i in range(len(candles))]))
+"""
+    with SandboxedBot(write_bot(text), limits=TEST_LIMITS) as bot, pytest.raises(SandboxProtocolError):
+        bot.backtest(series, timeout_s=TIMEOUT_S)
+
+
+def test_rows_the_warm_process_changes_after_the_sample_is_drawn_fail_the_check(write_bot, series):
+    # The warm process answers honest actions, then different indicators for the HOLD rows the host asks about.
+    text = """
+import numpy as np
+
+from bots.sandbox import child
+from bots.sdk import Signals, VectorBot
+
+original = child.Child.op_rows
+child.Child.op_rows = lambda self, request: {
+    "rows": [[index, {**row, "indicators": {"close": 0.0}}] for index, row in original(self, request)["rows"]]
+}
+
+
+class Quiet(VectorBot):
+    slug = "quiet"
+
+    def populate(self, candles):
+        return Signals(np.zeros(len(candles), dtype=np.int8), {"close": candles.close})
+"""
+    with SandboxedBot(write_bot(text), limits=TEST_LIMITS) as bot:
+        report = bot.lookahead(series, sample_points=10, timeout_s=TIMEOUT_S)
+    assert report["clean"] is False and report["column"] == "close"

@@ -1,4 +1,5 @@
-"""A backtest in the sandbox reports its progress to the host while it runs (progress lines before the answer)."""
+"""A sandboxed backtest reports its progress while it runs (the host's own walk over the bot's decisions), and the
+channel refuses progress lines it did not ask for (a bot writing into the protocol)."""
 
 import pytest
 
