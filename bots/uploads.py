@@ -271,7 +271,9 @@ def folder_verify(folder: Path, expected_sha256: str) -> None:
     """Raise CodeIntegrityError unless `folder` holds exactly the files of the code hashed `expected_sha256`."""
     try:
         actual = folder_digest(folder)
-    except (DigestMismatch, OSError) as error:
+    except DigestMismatch as error:
         raise CodeIntegrityError(f"its copy of the code is damaged ({error})") from None
+    except OSError:
+        raise CodeIntegrityError("its copy of the code cannot be read") from None
     if actual != expected_sha256:
         raise CodeIntegrityError("its code is not the code uploaded for this version (the content hash differs)")

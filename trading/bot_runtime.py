@@ -118,6 +118,7 @@ def _code_folder(version: BotVersion, *, verify: bool = True) -> tuple[Path, Pat
         raise BotUnavailable(f"{version} has no code.")
     digest = code_sha256(version)
     target = Path(settings.VAR_DIR) / "bot-code" / digest
+    created = False
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".staging-"))
@@ -125,12 +126,14 @@ def _code_folder(version: BotVersion, *, verify: bool = True) -> tuple[Path, Pat
             upload_materialize(
                 code_path=version.code_path, model_path=version.model_path, folder=staging, expected_sha256=digest
             )
-            staging.rename(target)  # atomic: a concurrent worker either sees nothing or the complete folder
-        except OSError:
-            pass  # another process won the race: its folder is verified below like any other
+            try:
+                staging.rename(target)  # atomic: a concurrent worker either sees nothing or the complete folder
+                created = True
+            except OSError:
+                pass  # another process won the race: its folder is verified below like any other
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    elif verify:
+    if verify and not created:
         try:
             folder_verify(target, digest)
         except CodeIntegrityError:

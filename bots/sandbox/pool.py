@@ -1,7 +1,7 @@
-"""A bounded pool of warm sandboxed bots, one per key (the bot version's id), least recently used out first.
+"""A bounded pool of warm sandboxed bots, one per key (the code's content hash), least recently used out first.
 
     pool = SandboxPool(max_size=16)
-    with pool.bot(version.id, version.code_path, entrypoint=version.entrypoint) as bot:
+    with pool.bot(version.code_sha256, code_folder, entrypoint=version.entrypoint) as bot:
         outcomes = bot.decide(subscriptions, candles)
 
 A bot is leased for the ``with`` block: eviction only ever closes bots nobody holds, so a caller never has

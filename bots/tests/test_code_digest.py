@@ -86,3 +86,23 @@ def test_a_folder_with_a_link_or_an_extra_file_is_not_the_same_code(dev, tmp_pat
     (folder / "code" / "link").symlink_to("/etc/passwd")
     with pytest.raises(DigestMismatch, match="not a regular file"):
         folder_digest(folder)
+
+
+def test_the_migration_hashes_existing_versions_from_storage(dev):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("bots.migrations.0005_version_code_sha256")
+    version = upload(dev, SimpleUploadedFile("bot.py", BOT_PY), SimpleUploadedFile("m.onnx", b"1"))
+    expected = version.code_sha256
+    missing = upload(dev, SimpleUploadedFile("bot.py", BOT_PY), name="gone").bot.versions.get()
+    default_storage.delete(missing.code_path)
+    BotVersion.objects.update(code_sha256="")
+
+    migration.fill_code_sha256(apps, None)
+
+    version.refresh_from_db()
+    missing.refresh_from_db()
+    assert version.code_sha256 == expected
+    assert missing.code_sha256 == ""  # hashed from storage on its first run instead
