@@ -589,6 +589,18 @@ class Arena:
             )
         return BotVersion.objects.select_related("bot").get(bot=bot)
 
+    def trader_backtest(self, bot, candle_count: int = 150):
+        """A trader's own backtest of `bot` (bots.backtests.services), run by the eager worker after the commit."""
+        from bots.backtests.services import backtest_run_create
+        from bots.models import BacktestRun
+
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            run = backtest_run_create(
+                user=self.trader, bot=bot, exchange="BINANCE", symbol="BTC/USDT", timeframe="1h",
+                candle_count=candle_count,
+            )
+        return BacktestRun.objects.get(pk=run.pk)
+
     def approve(self, version) -> None:
         from bots.services import bot_approve
 
@@ -641,6 +653,7 @@ class Arena:
         honest = self.subscribe(self.honest_bot, HONEST_CONFIG)
         outcome = Outcome(attack=attack, versions=versions, subscriptions=subscriptions, honest=honest)
         outcome.context["tokens"] = tokens
+        outcome.context["versions"] = versions
         if attack.before:
             attack.before(self, outcome.context)
         baseline = descendants()

@@ -208,19 +208,33 @@ FORGED_STATS = {
 }
 
 
+def _no_gain(stats: dict) -> None:
+    assert stats["trades"] == 0, stats
+    assert stats["roi"] == 0, stats
+    assert stats.get("wins", 0) == 0 and not stats.get("win_rate"), stats
+    assert Decimal(str(stats["net_profit"])) == 0, stats
+
+
 def host_computed_stats(outcome) -> None:
-    """The bot never trades: the stored statistics must say so, whatever the sandbox claimed."""
+    """The bot never trades: the stored statistics must say so, whatever the sandbox claimed, in its validation
+    report and in a trader's own backtest of it."""
     version = outcome.version
     assert version.validation_status == "PASSED", version.validation_report
     backtests = version.validation_report["backtests"]
     assert backtests
     for run in backtests:
-        stats = run["stats"]
-        assert stats["trades"] == 0 and run["trades"] == 0, stats
-        assert stats["roi"] == 0, stats
-        assert stats.get("wins", 0) == 0 and not stats.get("win_rate"), stats
-        assert Decimal(str(stats["net_profit"])) == 0, stats
+        _no_gain(run["stats"])
+        assert run["trades"] == 0, run
+    trader_run = outcome.context["trader_backtest"]
+    assert trader_run.status == "DONE", (trader_run.status, trader_run.error)
+    if trader_run.result:
+        _no_gain(trader_run.result["stats"])
+        assert trader_run.result["trades"] == [], trader_run.result["trades"][:2]
     decided_or_errored(outcome)
+
+
+def after_trader_backtest(arena, context) -> None:
+    context["trader_backtest"] = arena.trader_backtest(context["versions"][0].bot)
 
 
 # --- host hooks ------------------------------------------------------------------------------------------------------
@@ -865,6 +879,7 @@ attack(
         json.dumps = forging_dumps
     ''', body="return Decision.hold()"),
     host_computed_stats,
+    after=after_trader_backtest,
 )
 attack(
     "stats-forged-in-the-engine",
@@ -905,6 +920,7 @@ attack(
                         pass
     ''', body="return Decision.hold()"),
     host_computed_stats,
+    after=after_trader_backtest,
 )
 
 # Look-ahead that passes the check -----------------------------------------------------------------------------------
