@@ -1138,6 +1138,23 @@ attack(
     after=after_processes,
 )
 
+attack(
+    "thread-waking-between-calls",
+    "processes outliving a call",
+    Bot(body='''
+        def later():
+            time.sleep(0.3)  # idle when the call ends, busy once the host believes the bot idle
+            set_comm("@@MARKER@@w")
+            end = time.monotonic() + 60
+            while time.monotonic() < end:
+                pass
+        threading.Thread(target=later, daemon=True).start()
+        return report(thread=True)
+    '''),
+    nothing_busy,
+    after=lambda arena, context: (time.sleep(0.8), after_busy(arena, context)),
+)
+
 # Kernel interfaces shared with the host or other bots ---------------------------------------------------------------
 
 KEYCTL = '''
@@ -1277,6 +1294,29 @@ attack(
         return report(uring={"setup": "refused " + errno_name() if fd < 0 else f"FD {fd}"})
     '''),
     lambda outcome: probe_all_failed("uring")(outcome),
+)
+attack(
+    "kernel-escape-syscalls",
+    "kernel: other interfaces",
+    Bot(body='''
+        attr = ctypes.create_string_buffer(128)
+        ctypes.memmove(attr, (1).to_bytes(4, "little") + (128).to_bytes(4, "little"), 8)  # PERF_TYPE_SOFTWARE
+        calls = {
+            "userfaultfd": (323, 0),
+            "perf_event_open": (298, attr, 0, -1, -1, 0),
+            "bpf": (321, 0, ctypes.create_string_buffer(128), 128),
+            "request_key": (249, b"user", b"attack-host-@@TOKEN@@", None, 0),
+            "setns": (308, os.open("/proc/self/ns/net", os.O_RDONLY), 0),
+            "mount": (165, b"none", b"/tmp", b"tmpfs", 0, None),
+            "chroot": (161, b"/tmp"),
+        }
+        results = {}
+        for name, (number, *args) in calls.items():
+            value = LIBC.syscall(number, *args)
+            results[name] = "refused " + errno_name() if value < 0 else f"OK {value}"
+        return report(calls=results)
+    '''),
+    lambda outcome: probe_all_failed("calls")(outcome),
 )
 attack(
     "user-namespace",
