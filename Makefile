@@ -7,7 +7,7 @@ PORT ?= 8000
 # The MySQL driver compiles against client headers, so it is installed only when MySQL is configured.
 USES_MYSQL := $(shell (printenv DATABASE_URL; grep -s '^DATABASE_URL=' .env) | grep -q '^\(DATABASE_URL=\)\?mysql' && echo yes)
 
-.PHONY: run test lint bench api-fuzz migrate demo worker clean
+.PHONY: run test attacks lint bench api-fuzz migrate demo worker clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt requirements-mysql.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ run: demo
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Issue 10's hostile bots, through upload, validation, approval and the engine (also part of `make test`).
+attacks: venv
+	$(BIN)/python -m pytest bots/tests/attacks $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
