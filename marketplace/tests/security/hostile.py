@@ -69,8 +69,14 @@ NUMBER = {field: number for number, field in enumerate(FIELDS, start=1)}
 RUNNABLE = re.compile(r"(?:<script>window\.__xss=|<img src=x onerror=window\.__xss=|<svg onload=window\.__xss=)(\d+)")
 
 
+# Indicator names are at most 64 characters (bots.sdk.decision): their payload is the shortest way to run.
+SHORT_FIELDS = {"indicator_name"}
+
+
 def payload(field: str) -> str:
     n = NUMBER[field]
+    if field in SHORT_FIELDS:
+        return f'"><img src=x onerror=window.__xss={n}>'
     return (
         f'x"></script><script>window.__xss={n}</script>'
         f"<img src=x onerror=window.__xss={n}><svg onload=window.__xss={n}>"
