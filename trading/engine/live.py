@@ -35,6 +35,7 @@ from trading.engine.exchange_orders import (
     order_resolve,
     outcome_note,
 )
+from trading.engine.health import connections_reset
 from trading.exceptions import ConfigurationRefused, CredentialInvalid
 from trading.exchanges.base import MarketRules
 from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
@@ -402,6 +403,10 @@ def reconcile_orders(*, older_than_s: int = 30) -> int:
             order = order_resolve(order=order, adapter=adapter, wait=False, max_lookups=1)
         except (ConfigurationRefused, CredentialInvalid, TransientExchangeError) as exc:
             logger.warning("cannot reconcile order %s yet: %s", order.client_order_id, exc)
+            continue
+        except Exception:  # noqa: BLE001 - one subscription's order never stops the others' reconciliation
+            logger.exception("reconciling order %s failed; the next pass tries again", order.client_order_id)
+            connections_reset()
             continue
         settled += order.status not in (Order.Status.PENDING, Order.Status.SENT)
     return settled
