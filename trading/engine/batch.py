@@ -44,6 +44,7 @@ from trading.exceptions import (
     ExchangeNotSupported,
     MarketDataUnavailable,
     OrderRejected,
+    RunInProgress,
     StaleMarketData,
     TradingError,
 )
@@ -250,8 +251,14 @@ def _run_one(subscription_id: int, *, window: CandleWindow, answer: BotAnswer, r
         # run is not marked complete, and its orders are intents that a retry settles instead of resending.
         health.run_failed(subscription_id=subscription.pk, message=f"{exc} Retrying.")
         return RunReport(subscription_id, run_at, "retry", str(exc))
+    except RunInProgress as exc:
+        return RunReport(subscription_id, run_at, "skipped", str(exc))
     with transaction.atomic():
         subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
+        # Checked again under the lock: two workers running the same batch (a redelivered task) both get past the
+        # first check while neither has finished; only the first to get here logs the decision.
+        if subscription.completed_candle_at and subscription.completed_candle_at >= run_at:
+            return RunReport(subscription_id, run_at, "skipped", "already ran for this candle")
         return _complete(subscription, window, answer, run_at, outcome.events, outcome.balance, mode, outcome.notes)
 
 

