@@ -93,3 +93,76 @@ def test_it_clears_an_unknown_outcome_once_the_order_is_found_filled(alice, sma_
     order.refresh_from_db()
     subscription.refresh_from_db()
     assert order.status == "FILLED" and subscription.last_error == ""
+
+
+# --- c. the clock steps back -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def one_clock(settings, monkeypatch):
+    """The engine clock (trading.clock) pinned through the cache, and the wall clock following it, as they are one
+    clock in production: `move(moment)` steps both, forward or back."""
+    from django.utils import timezone
+
+    from trading import clock
+
+    settings.ENGINE_CLOCK = "cache"
+
+    def move(moment):
+        clock.set_simulated_now(moment)
+
+    monkeypatch.setattr(timezone, "now", lambda: clock.now())
+    return move
+
+
+def _tick():
+    from trading import clock
+    from trading.scheduler import claim_due
+
+    reports = []
+    now = clock.now()
+    for batch in claim_due(now):
+        reports += run_batch(subscription_ids=list(batch.subscription_ids), run_at=batch.run_at, now=now)
+    return reports
+
+
+def _paper(owner, bot):
+    from marketplace.tests.pages import paper_subscription
+
+    return paper_subscription(owner, bot)
+
+
+def test_it_runs_a_claimed_run_promptly_after_the_clock_steps_back(alice, sma_bot, one_clock):
+    from trading import clock
+    from trading.scheduler import claim_due
+
+    subscription = _paper(alice, sma_bot)
+    one_clock(START + timedelta(hours=2))
+    claimed = claim_due(clock.now())
+    assert [batch.subscription_ids for batch in claimed] == [(subscription.pk,)]
+    claimed_run = claimed[0].run_at
+    # The task is lost with its worker; then the clock steps back two hours (NTP, a restored VM).
+    one_clock(START)
+    reports = _tick()
+    assert [(r.subscription_id, r.run_at, r.outcome) for r in reports] == [(subscription.pk, claimed_run, "HOLD")]
+    subscription.refresh_from_db()
+    assert subscription.completed_candle_at == claimed_run
+    assert PerformanceLog.objects.filter(subscription=subscription, timestamp=claimed_run).count() == 1
+    # As the clock walks forward again, the candles before the one already run are not run again, and the next
+    # new one is.
+    for minutes in range(5, 181, 5):
+        one_clock(START + timedelta(minutes=minutes))
+        _tick()
+    logs = PerformanceLog.objects.filter(subscription=subscription)
+    assert sorted(log.timestamp for log in logs) == [claimed_run, claimed_run + timedelta(hours=1)]
+
+
+def test_it_does_not_rerun_a_finished_run_after_the_clock_steps_back(alice, sma_bot, one_clock):
+    subscription = _paper(alice, sma_bot)
+    one_clock(START + timedelta(hours=2))
+    assert [r.outcome for r in _tick()] == ["HOLD"]
+    one_clock(START)
+    for minutes in range(0, 121, 10):
+        one_clock(START + timedelta(minutes=minutes))
+        assert _tick() == []
+    assert PerformanceLog.objects.filter(subscription=subscription).count() == 1
