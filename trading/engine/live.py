@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import ExchangeCredential
@@ -24,7 +25,7 @@ from bots.backtest.settings import LIMIT, MARKET, ExecutionSettings, RiskSetting
 from bots.sdk import Action, Decision
 from subscriptions.models import Subscription
 from trading import timeframes
-from trading.engine import protection
+from trading.engine import protection, records
 from trading.engine.exchange_orders import (
     LiveOutcome,
     minimums_problem,
@@ -143,7 +144,8 @@ def live_run(
     ConfigurationRefused, and RunInProgress (another worker is placing this run's order: the run is its).
 
     Order of events: settle orders of unknown outcome; settle protective orders the exchange filled while we were
-    away; work resting limit orders (record fills, cancel the expired); the per-run stop loss / take profit check
+    away; work resting limit orders (record fills, cancel the expired); book a position too small to sell as dust;
+    the per-run stop loss / take profit check
     when the position has no protective order on the exchange; the bot's decision; protect a new position."""
     outcome = LiveOutcome()
     credential = credential_for(subscription)
@@ -162,6 +164,7 @@ def live_run(
     candle = window.candles[len(window.candles) - 1]
     candle_open_ms = int(candle.time)
     price = window.next_open or to_decimal(float(candle.close))
+    _close_dust(outcome, subscription=subscription, adapter=adapter, rules=rules, price=price, run_at=run_at)
     open_trade = subscription.trades.filter(status=Trade.Status.OPEN).first()
     resting = subscription.orders.filter(
         status=Order.Status.OPEN, purpose__in=[Order.Purpose.ENTRY, Order.Purpose.EXIT]
@@ -352,6 +355,47 @@ def _work_resting_orders(
             outcome_note(outcome, order, action)
             if order.error:
                 outcome.notes.append(f"{order.side} limit order {order.client_order_id}: {order.error}")
+
+
+def _close_dust(
+    outcome: LiveOutcome,
+    *,
+    subscription: Subscription,
+    adapter: CcxtAdapter,
+    rules: MarketRules,
+    price: Decimal,
+    run_at: datetime,
+) -> None:
+    """Close an open position that no order could ever sell: what is left below the market's minimum amount or
+    order value (a limit sell that filled only in part, a partial entry). While it stays open the bot may never buy
+    again and every sell is refused, so the subscription would sit ACTIVE and do nothing. It is booked as closed at
+    `price` with exit reason DUST and no fee, and the run's note says so; the coins stay on the account.
+
+    Left alone while an order still works on the position (a resting limit order, protective orders)."""
+    trade = subscription.trades.filter(status=Trade.Status.OPEN).first()
+    if trade is None or subscription.orders.filter(status=Order.Status.OPEN).exists():
+        return
+    if protection.is_protected(subscription):
+        return
+    problem = minimums_problem(rules, _sell_amount(adapter, rules, trade.quantity), price)
+    if not problem:
+        return
+    with transaction.atomic():
+        locked = Trade.objects.select_for_update().filter(pk=trade.pk, status=Trade.Status.OPEN).first()
+        if locked is None:
+            return
+        records.trade_close(
+            trade=locked,
+            quantity=locked.quantity,
+            exit_price=price,
+            exit_time=run_at,
+            exit_fee=Decimal(0),
+            reason=ExitReason.DUST.value,
+        )
+    outcome.notes.append(
+        f"The rest of the position, {trade.quantity} {rules.base}, is too small to sell ({problem}): booked as "
+        f"closed at {price} (dust; it stays on your exchange account), so the bot can trade again."
+    )
 
 
 def _clear_resting_exit(outcome: LiveOutcome, resting: Order | None, *, adapter: CcxtAdapter, risk) -> bool:

@@ -166,3 +166,71 @@ def test_it_does_not_rerun_a_finished_run_after_the_clock_steps_back(alice, sma_
         one_clock(START + timedelta(minutes=minutes))
         assert _tick() == []
     assert PerformanceLog.objects.filter(subscription=subscription).count() == 1
+
+
+# --- d. dust left by a partial fill ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_binance_min_100(settings):
+    """The fake Binance with BTCUSDT's minimum order value raised to 100 USDT: a few tenths of a percent of a
+    10,000 USDT position left over is below it."""
+    from dataclasses import replace
+
+    from trading.testing.fake_exchange import FakeBinance
+    from trading.testing.fake_exchange.markets import default_markets
+
+    markets = [replace(spec, min_notional=Decimal("100")) for spec in default_markets()]
+    with FakeBinance.start(markets=markets) as fake:
+        fake.load_project_candles("BTC/USDT", "1h")
+        settings.EXCHANGE_API_BASE_URLS = {"BINANCE": fake.base_url}
+        settings.EXCHANGE_TIMEOUT_MS = 1000
+        yield fake
+        assert fake.internal_errors == []
+
+
+LIMIT = {"order_type": "limit", "limit_offset_percent": 0.3, "limit_expiry_candles": 1}
+
+
+def test_it_books_dust_left_by_a_partial_fill_and_trades_again(alice, sma_bot, fake_binance_min_100):
+    from accounts.services import credential_create
+    from trading.models import Trade
+
+    fake = fake_binance_min_100
+    fake.add_account(API_KEY, API_SECRET, {"USDT": "10000"})
+    credential_create(user=alice, exchange="BINANCE", api_key=API_KEY, api_secret=API_SECRET, is_testnet=True)
+    subscription = make_testnet_subscription(alice, sma_bot, execution_config=LIMIT)
+    fake.set_partial_fills("0.995")
+    for hour in range(240):
+        run_tick(START + timedelta(hours=hour), fake)
+    trades = Trade.objects.filter(subscription=subscription)
+    dust = trades.filter(exit_reason="DUST")
+    assert dust.exists() and all(t.exit_fee == 0 and t.quantity * t.exit_price < 100 for t in dust)
+    # After the dust was booked, the bot bought again.
+    first_dust = dust.order_by("exit_time").first()
+    assert trades.filter(entry_time__gt=first_dust.exit_time).exists()
+    assert trades.values("entry_time").distinct().count() >= 3
+    # Nothing too small to sell is left open.
+    assert all(t.quantity * t.entry_price >= 100 for t in trades.filter(status="OPEN"))
+    subscription.refresh_from_db()
+    assert subscription.status == "ACTIVE"
+    note_logs = PerformanceLog.objects.filter(subscription=subscription, signal_data__notes__icontains="dust")
+    assert note_logs.exists() or "dust" in subscription.last_error
+
+
+def test_it_shows_why_a_subscription_cannot_trade_instead_of_a_silent_active(alice, sma_bot, fake_binance_min_100):
+    from accounts.services import credential_create
+
+    fake = fake_binance_min_100
+    fake.add_account(API_KEY, API_SECRET, {"USDT": "50"})  # below the market's 100 USDT minimum order value
+    credential_create(user=alice, exchange="BINANCE", api_key=API_KEY, api_secret=API_SECRET, is_testnet=True)
+    subscription = make_testnet_subscription(alice, sma_bot)
+    for hour in range(120):
+        run_tick(START + timedelta(hours=hour), fake)
+        subscription.refresh_from_db()
+        if subscription.last_error:
+            break
+    assert "BUY skipped" in subscription.last_error and "minimum order value 100" in subscription.last_error
+    assert not Order.objects.filter(subscription=subscription).exists()
+    log = PerformanceLog.objects.filter(subscription=subscription).latest("timestamp")
+    assert log.signal_data["decided"] == "BUY" and "BUY skipped" in log.signal_data["notes"][0]
