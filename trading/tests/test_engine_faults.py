@@ -234,3 +234,120 @@ def test_it_shows_why_a_subscription_cannot_trade_instead_of_a_silent_active(ali
     assert not Order.objects.filter(subscription=subscription).exists()
     log = PerformanceLog.objects.filter(subscription=subscription).latest("timestamp")
     assert log.signal_data["decided"] == "BUY" and "BUY skipped" in log.signal_data["notes"][0]
+
+
+# --- b. a connection lost mid-run --------------------------------------------------------------------------------
+
+
+def _bobs_testnet_subscription(bob, sma_bot, fake):
+    from accounts.services import credential_create
+
+    fake.add_account("bobKey0123456789abcdef", "bobSecret0123456789abcdef", {"USDT": "5000"})
+    credential_create(
+        user=bob,
+        exchange="BINANCE",
+        api_key="bobKey0123456789abcdef",
+        api_secret="bobSecret0123456789abcdef",
+        is_testnet=True,
+    )
+    return make_testnet_subscription(bob, sma_bot)
+
+
+def test_it_records_a_cache_that_went_away_on_the_run_and_retries_it(alice, bob, sma_bot, fake_binance, alice_key):
+    """Redis goes away during alice's run: her run is retried and shows why; bob's, in the same batch, goes on."""
+    from django.core.cache.backends.redis import RedisCache
+
+    from trading import ratelimit
+    from trading.engine import batch
+
+    alices = make_testnet_subscription(alice, sma_bot)
+    bobs = _bobs_testnet_subscription(bob, sma_bot, fake_binance)
+    # A real Redis client, pointed at a port where nothing listens, for the length of alice's run.
+    gone = RedisCache("redis://127.0.0.1:9/0", {"OPTIONS": {"socket_connect_timeout": 0.2}})
+    real_live_run, real_cache = batch.live_run, ratelimit.cache
+
+    def live_run(*, subscription, **kwargs):
+        if subscription.pk != alices.pk:
+            return real_live_run(subscription=subscription, **kwargs)
+        ratelimit.cache = gone
+        try:
+            return real_live_run(subscription=subscription, **kwargs)
+        finally:
+            ratelimit.cache = real_cache
+
+    batch.live_run = live_run
+    try:
+        fake_binance.set_time(int(START.timestamp() * 1000))
+        from trading.scheduler import claim_due
+
+        (claimed,) = claim_due(START)
+        reports = {r.subscription_id: r.outcome for r in run_batch(**_batch_args(claimed, START))}
+    finally:
+        batch.live_run = real_live_run
+    assert reports == {alices.pk: "retry", bobs.pk: "HOLD"}
+    alices.refresh_from_db()
+    bobs.refresh_from_db()
+    assert "lost its connection to the cache" in alices.last_error and alices.completed_candle_at is None
+    assert bobs.completed_candle_at == claimed.run_at and bobs.last_error == ""
+    # The task's retry, with the cache back.
+    reports = run_batch(subscription_ids=[alices.pk], run_at=claimed.run_at, now=START)
+    assert [r.outcome for r in reports] == ["HOLD"]
+    alices.refresh_from_db()
+    assert alices.last_error == "" and alices.completed_candle_at == claimed.run_at
+
+
+def _batch_args(claimed, now):
+    return {"subscription_ids": list(claimed.subscription_ids), "run_at": claimed.run_at, "now": now}
+
+
+@pytest.mark.skipif(
+    "mysql" not in __import__("os").environ.get("DATABASE_URL", ""),
+    reason="kills a MariaDB connection from another one (CI runs on MariaDB)",
+)
+def test_it_records_a_database_connection_killed_mid_run_and_retries_it(alice, bob, sma_bot):
+    """The database drops alice's run's connection (a server restart, a killed connection): her run is retried and
+    shows why, once a fresh connection is open; bob's, in the same batch, goes on."""
+    import MySQLdb
+    from django.db import connection
+
+    from marketplace.tests.pages import paper_subscription
+    from trading.engine import batch
+    from trading.scheduler import claim_due
+
+    alices = paper_subscription(alice, sma_bot)
+    bobs = paper_subscription(bob, sma_bot)
+    real_paper_run = batch.paper_run
+    killed = []
+
+    def paper_run(*, subscription, **kwargs):
+        if subscription.pk == alices.pk and not killed:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT CONNECTION_ID()")
+                (connection_id,) = cursor.fetchone()
+            params = connection.settings_dict
+            other = MySQLdb.connect(
+                host=params["HOST"] or "127.0.0.1",
+                port=int(params["PORT"] or 3306),
+                user=params["USER"],
+                password=params["PASSWORD"],
+            )
+            other.cursor().execute(f"KILL CONNECTION {int(connection_id)}")
+            other.close()
+            killed.append(connection_id)
+        return real_paper_run(subscription=subscription, **kwargs)
+
+    batch.paper_run = paper_run
+    try:
+        (claimed,) = claim_due(START)
+        reports = {r.subscription_id: r.outcome for r in run_batch(**_batch_args(claimed, START))}
+    finally:
+        batch.paper_run = real_paper_run
+    assert killed and reports == {alices.pk: "retry", bobs.pk: "HOLD"}
+    alices.refresh_from_db()
+    bobs.refresh_from_db()
+    assert "lost its connection to the database" in alices.last_error and alices.completed_candle_at is None
+    assert bobs.completed_candle_at == claimed.run_at
+    reports = run_batch(subscription_ids=[alices.pk], run_at=claimed.run_at, now=START)
+    assert [r.outcome for r in reports] == ["HOLD"]
+    alices.refresh_from_db()
+    assert alices.last_error == "" and alices.completed_candle_at == claimed.run_at
