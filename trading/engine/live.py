@@ -37,7 +37,7 @@ from trading.engine.exchange_orders import (
     outcome_note,
 )
 from trading.engine.health import connections_reset
-from trading.exceptions import ConfigurationRefused, CredentialInvalid, RunInProgress
+from trading.exceptions import ConfigurationRefused, CredentialInvalid, ExchangeNotSupported, RunInProgress
 from trading.exchanges.base import MarketRules
 from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
 from trading.fill_model import (
@@ -457,7 +457,7 @@ def reconcile_orders(*, older_than_s: int = 30) -> int:
             adapter = adapter_for(order.subscription, credential_for(order.subscription))
             # One lookup per pass: an order is declared LOST only after LOOKUP_ATTEMPTS passes, spread in time.
             order = order_resolve(order=order, adapter=adapter, wait=False, max_lookups=1)
-        except (ConfigurationRefused, CredentialInvalid, TransientExchangeError) as exc:
+        except (ConfigurationRefused, CredentialInvalid, ExchangeNotSupported, TransientExchangeError) as exc:
             logger.warning("cannot reconcile order %s yet: %s", order.client_order_id, exc)
             continue
         except Exception:  # noqa: BLE001 - one subscription's order never stops the others' reconciliation

@@ -351,3 +351,41 @@ def test_it_records_a_database_connection_killed_mid_run_and_retries_it(alice, b
     assert [r.outcome for r in reports] == ["HOLD"]
     alices.refresh_from_db()
     assert alices.last_error == "" and alices.completed_candle_at == claimed.run_at
+
+
+def _kill_own_connection():
+    import MySQLdb
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()")
+        (connection_id,) = cursor.fetchone()
+    params = connection.settings_dict
+    other = MySQLdb.connect(
+        host=params["HOST"] or "127.0.0.1",
+        port=int(params["PORT"] or 3306),
+        user=params["USER"],
+        password=params["PASSWORD"],
+    )
+    other.cursor().execute(f"KILL CONNECTION {int(connection_id)}")
+    other.close()
+
+
+@pytest.mark.skipif(
+    "mysql" not in __import__("os").environ.get("DATABASE_URL", ""),
+    reason="kills a MariaDB connection from another one (CI runs on MariaDB)",
+)
+def test_it_retries_a_batch_whose_database_went_away_before_it_was_read(alice, sma_bot, settings, caplog):
+    from marketplace.tests.pages import paper_subscription
+    from trading import clock, tasks
+
+    settings.ENGINE_CLOCK = "cache"
+    clock.set_simulated_now(START)
+    subscription = paper_subscription(alice, sma_bot)
+    run_at = START.replace(second=0)
+    _kill_own_connection()
+    # Eagerly run, the task's retry runs at once, on the fresh connection the task opened.
+    tasks.run_subscription_batch.apply(args=[[subscription.pk], run_at.isoformat()])
+    assert "Retry in 5s: OperationalError" in caplog.text
+    subscription.refresh_from_db()
+    assert subscription.completed_candle_at == run_at and subscription.last_error == ""
