@@ -59,7 +59,7 @@ logger = logging.getLogger(__name__)
 # away", a killed connection, a deadlock; SQLite "database is locked") and the shared cache (Redis: rate limits,
 # candle cache and its lock). Their loss says nothing about the subscription: it is recorded and the run retried.
 CONNECTION_LOST = (OperationalError, InterfaceError, RedisError)
-CONNECTION_LOST_MESSAGE = "The platform lost its connection to {what} during this run; it is retried shortly."
+CONNECTION_LOST_MESSAGE = "The platform's {what} was unavailable during this run (connection lost); it is retried soon."
 UNEXPECTED_MESSAGE = "This run failed on an internal error ({name}); it is tried again, and the team is notified."
 
 
@@ -67,7 +67,7 @@ UNEXPECTED_MESSAGE = "This run failed on an internal error ({name}); it is tried
 class RunReport:
     subscription_id: int
     run_at: datetime
-    outcome: str  # "BUY", "SELL", "HOLD", "STOP_LOSS", "TAKE_PROFIT", "skipped", "error"
+    outcome: str  # "BUY", "SELL", "HOLD", "STOP_LOSS", "TAKE_PROFIT", "skipped", "error", "retry"
     detail: str = ""
 
 
@@ -104,15 +104,8 @@ def _run_group(group: list[Subscription], *, run_at: datetime, now: datetime) ->
     except Exception as exc:  # noqa: BLE001 - recorded on each subscription below; the other groups go on
         for subscription in group:
             if subscription.pk not in reports:
-                reports[subscription.pk] = _guarded(subscription.pk, run_at, _reraise(exc))
+                reports[subscription.pk] = _failed_on(subscription.pk, run_at, exc)
     return [reports[subscription.pk] for subscription in group if subscription.pk in reports]
-
-
-def _reraise(exc: Exception):
-    def call():
-        raise exc
-
-    return call
 
 
 def _run_group_steps(
@@ -133,7 +126,7 @@ def _run_group_steps(
             reports[subscription.pk] = _fail(subscription, run_at, str(exc))
             continue
         except Exception as exc:  # noqa: BLE001 - e.g. a config stored without validation: this one alone fails
-            reports[subscription.pk] = _guarded(subscription.pk, run_at, _reraise(exc))
+            reports[subscription.pk] = _failed_on(subscription.pk, run_at, exc)
             continue
         runnable.append((subscription, config, required))
     if not runnable:
@@ -168,7 +161,15 @@ def _run_group_steps(
 
 
 def _guarded(subscription_id: int, run_at: datetime, call) -> RunReport:
-    """`call()`'s report; whatever it raises is recorded on this subscription alone (module docstring).
+    """`call()`'s report; whatever it raises is recorded on this subscription alone (_failed_on)."""
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001 - one subscription's fault never stops the others
+        return _failed_on(subscription_id, run_at, exc)
+
+
+def _failed_on(subscription_id: int, run_at: datetime, exc: Exception) -> RunReport:
+    """Record `exc`, raised while running this subscription, on it alone.
 
     A lost connection: the broken connections are dropped (the next query opens a fresh one), the loss is shown on
     the subscription and the report says "retry", so the task runs it again with backoff; the run is not marked
@@ -176,18 +177,15 @@ def _guarded(subscription_id: int, run_at: datetime, call) -> RunReport:
     its traceback for the team, shown to the owner by its type only (its text may hold anything), report "error";
     the run is not complete, so the scheduler claims it again when its lease runs out.
     """
-    try:
-        return call()
-    except CONNECTION_LOST as exc:
-        what = "the cache" if isinstance(exc, RedisError) else "the database"
-        logger.warning("run of subscription %s for %s lost %s: %r", subscription_id, run_at.isoformat(), what, exc)
+    if isinstance(exc, CONNECTION_LOST):
+        what = "cache" if isinstance(exc, RedisError) else "database"
+        logger.warning("run of subscription %s for %s lost the %s: %r", subscription_id, run_at.isoformat(), what, exc)
         # Outside any transaction here (each step of a run commits its own): a connection the error left unusable
         # is closed, and the next query connects again.
         health.connections_reset()
         return _record_failure(subscription_id, run_at, CONNECTION_LOST_MESSAGE.format(what=what), outcome="retry")
-    except Exception as exc:  # noqa: BLE001 - one subscription's fault never stops the others
-        logger.exception("run of subscription %s for %s failed unexpectedly", subscription_id, run_at.isoformat())
-        return _record_failure(subscription_id, run_at, UNEXPECTED_MESSAGE.format(name=type(exc).__name__))
+    logger.error("run of subscription %s for %s failed unexpectedly", subscription_id, run_at.isoformat(), exc_info=exc)
+    return _record_failure(subscription_id, run_at, UNEXPECTED_MESSAGE.format(name=type(exc).__name__))
 
 
 def _record_failure(subscription_id: int, run_at: datetime, message: str, *, outcome: str = "error") -> RunReport:
