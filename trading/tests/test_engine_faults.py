@@ -2,7 +2,7 @@
 services: two workers on one batch, a connection lost mid-run, the clock stepping back, dust left by a partial fill.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -102,17 +102,25 @@ def test_it_clears_an_unknown_outcome_once_the_order_is_found_filled(alice, sma_
 def one_clock(settings, monkeypatch):
     """The engine clock (trading.clock) pinned through the cache, and the wall clock following it, as they are one
     clock in production: `move(moment)` steps both, forward or back."""
+    from django.core.cache import cache
     from django.utils import timezone
 
     from trading import clock
 
     settings.ENGINE_CLOCK = "cache"
+    clock.set_simulated_now(START)
+    wall_now = timezone.now
 
     def move(moment):
         clock.set_simulated_now(moment)
 
-    monkeypatch.setattr(timezone, "now", lambda: clock.now())
-    return move
+    def now():
+        stored = cache.get(clock.CLOCK_KEY)
+        return datetime.fromisoformat(stored) if stored else wall_now()
+
+    monkeypatch.setattr(timezone, "now", now)
+    yield move
+    cache.delete(clock.CLOCK_KEY)
 
 
 def _tick():
@@ -375,12 +383,10 @@ def _kill_own_connection():
     "mysql" not in __import__("os").environ.get("DATABASE_URL", ""),
     reason="kills a MariaDB connection from another one (CI runs on MariaDB)",
 )
-def test_it_retries_a_batch_whose_database_went_away_before_it_was_read(alice, sma_bot, settings, caplog):
+def test_it_retries_a_batch_whose_database_went_away_before_it_was_read(alice, sma_bot, one_clock, caplog):
     from marketplace.tests.pages import paper_subscription
-    from trading import clock, tasks
+    from trading import tasks
 
-    settings.ENGINE_CLOCK = "cache"
-    clock.set_simulated_now(START)
     subscription = paper_subscription(alice, sma_bot)
     run_at = START.replace(second=0)
     _kill_own_connection()
