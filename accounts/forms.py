@@ -6,6 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from accounts.models import Exchange, User
+from accounts.networks import testnet_exchanges
 from accounts.services import PASSPHRASE_EXCHANGES
 from accounts.validators import person_email_validate
 
@@ -81,6 +82,7 @@ class CredentialForm(forms.Form):
         initial="testnet",
         widget=forms.RadioSelect,
     )
+
     api_key = forms.CharField(
         label="API key",
         max_length=512,
@@ -100,3 +102,9 @@ class CredentialForm(forms.Form):
         + ".",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Read from ccxt (accounts.networks), not written here: credential_create refuses the other testnets.
+        labels = ", ".join(Exchange(code).label for code in testnet_exchanges())
+        self.fields["network"].help_text = f"Only {labels} have a testnet."

@@ -11,6 +11,7 @@ from accounts import api_keys, crypto
 from accounts.client_ip import client_ip
 from accounts.exceptions import CredentialError
 from accounts.models import AuditLog, Exchange, ExchangeCredential, User
+from accounts.networks import network_problem
 from accounts.validators import email_is_reserved
 
 # Exchanges whose API keys come with a passphrase (ccxt's `password`).
@@ -115,6 +116,9 @@ def credential_create(
         raise CredentialError("That does not look like an exchange API key: it is too short.")
     if exchange in PASSPHRASE_EXCHANGES and not passphrase:
         raise CredentialError(f"{Exchange(exchange).label} keys need their passphrase too.")
+    network_refused = network_problem(exchange, testnet=is_testnet)
+    if network_refused:
+        raise CredentialError(network_refused)
     owner_filter = {"principal_id": principal_id} if principal_id else {"user": user, "principal_id": None}
     if ExchangeCredential.objects.filter(exchange=exchange, is_testnet=is_testnet, **owner_filter).exists():
         network = "testnet" if is_testnet else "mainnet"

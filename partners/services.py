@@ -15,6 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts import api_keys
 from accounts.models import Exchange, ExchangeCredential, User
+from accounts.networks import network_problem
 from accounts.services import audit_log_record, credential_create, credential_delete
 from accounts.validators import PRINCIPAL_EMAIL_DOMAIN
 from bots.models import Bot, BotMarketplaceRegistration
@@ -221,6 +222,10 @@ def principal_credential_store(
     """
     _registration_usable(registration)
     is_testnet = credential_slot(exchange=exchange, network=network)
+    # Refused before anything is touched (a testnet the exchange does not have); deleting such a key stays allowed.
+    problem = network_problem(exchange, testnet=is_testnet)
+    if problem:
+        raise PartnerError(problem, field="network")
     partner = registration.partner
     principal_user = principal_user_get_or_create(principal_id=principal_id, actor=partner)
     # The lock serialises two replacements of the same key; a first-ever store is settled by the unique key below.

@@ -5,6 +5,7 @@ per-field messages next to the matching fields."""
 from django import forms
 
 from accounts.models import Exchange
+from accounts.networks import testnet_exchanges
 from bots.models import Bot
 from subscriptions.schema_forms import SEPARATOR, schema_fields, schema_values
 from trading import timeframes
@@ -22,6 +23,11 @@ MODE_CHOICES = [
     ("testnet", "Testnet: real orders on the exchange's practice network"),
     ("mainnet", "Mainnet: real orders with real money"),
 ]
+
+
+def _testnet_exchanges() -> str:
+    """The exchanges that have a testnet, for the mode's label: the service refuses the others' testnet."""
+    return ", ".join(Exchange(code).label for code in testnet_exchanges())
 
 
 class ConfigFieldsForm(forms.Form):
@@ -110,6 +116,10 @@ class SubscribeForm(ConfigFieldsForm):
             self.fields["trial"].label = f"Start with the free {bot.trial_days}-day trial"
         else:
             del self.fields["trial"]
+        self.fields["mode"].choices = [
+            (value, f"{label} ({_testnet_exchanges()} only)" if value == "testnet" else label)
+            for value, label in MODE_CHOICES
+        ]
         self.order_fields(["instance_name", "mode", "exchange_type", "trading_pair", "timeframe"])
 
 

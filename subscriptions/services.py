@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Exchange, ExchangeCredential, User
+from accounts.networks import network_problem
 from accounts.services import audit_log_record
 from bots.models import Bot
 from bots.sdk import ConfigError, validate_config
@@ -312,7 +313,10 @@ def subscription_create(
     _window_errors(started_at, expires_at, now, errors)
     strategy, execution, risk = _configs_validate(bot, strategy_config, execution_config, risk_config, errors)
     if mode in ("testnet", "mainnet") and "exchange_type" not in errors:
-        problem = _credential_problem(user, exchange_type, mode, marketplace_registration)
+        # A network the exchange does not have (Kraken's testnet) first: no key could ever make it work.
+        problem = network_problem(exchange_type, testnet=mode == "testnet") or _credential_problem(
+            user, exchange_type, mode, marketplace_registration
+        )
         if problem:
             errors["mode"] = [problem]
     if mode == "mainnet" and not mainnet_confirmed:

@@ -31,3 +31,9 @@ class OrderRejected(TradingError):
 
 class OrderOutcomeUnknown(TradingError):
     """A timeout or 5xx left it unknown whether the exchange took an order; it must be looked up, never resent."""
+
+
+class RunInProgress(TradingError):
+    """Another worker holds this run: it claimed one of the run's orders and has not reported its outcome yet. The
+    run is left to that worker (not completed, not failed here); if it died, the lease and the reconciliation
+    settle it."""

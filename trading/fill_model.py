@@ -29,6 +29,7 @@ class ExitReason(StrEnum):
     STOP_LOSS = "STOP_LOSS"
     TAKE_PROFIT = "TAKE_PROFIT"
     END = "END"  # a backtest closed the position still open after its last candle
+    DUST = "DUST"  # a rest too small for the exchange to sell (below its minimums), booked as closed (live runs)
 
 
 class ProtectedPosition(Protocol):

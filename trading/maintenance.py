@@ -25,7 +25,7 @@ from accounts.services import ClearCredentials, audit_log_record, credential_rev
 from bots.models import Bot, BotPerformance, BotReview
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_transition
-from trading.engine.health import run_failed
+from trading.engine.health import connections_reset, run_failed
 from trading.engine.live import subscriptions_using
 from trading.exceptions import CredentialInvalid, ExchangeNotSupported, TradingError
 from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
@@ -65,21 +65,28 @@ def subscriptions_expire(*, now: datetime) -> int:
     """
     expired = 0
     for pk in list(_expiry_due(now).order_by("pk").values_list("pk", flat=True)):
-        with transaction.atomic():
-            # Read again under a lock, with the same conditions: since the list was read another worker may have
-            # expired it or the owner renewed it. SKIP LOCKED leaves a row another worker holds to that worker.
-            subscription = _expiry_due(now).select_for_update(skip_locked=True).filter(pk=pk).first()
-            if subscription is None:
-                continue
-            trial_ended = (
-                subscription.is_trial and subscription.trial_expires_at and subscription.trial_expires_at <= now
-            )
-            reason = TRIAL_ENDED if trial_ended else PERIOD_ENDED
-            subscription_transition(subscription=subscription, target=S.EXPIRED, actor=None, reason=reason)
-            # After commit: a rolled-back expiry must not have told anyone.
-            transaction.on_commit(partial(_email_expired, subscription.pk, reason))
-        expired += 1
+        try:
+            expired += _subscription_expire_one(pk=pk, now=now)
+        except Exception:  # noqa: BLE001 - one subscription's fault never stops the others' expiry
+            logger.exception("expiring subscription %s failed; the next sweep tries again", pk)
+            connections_reset()
     return expired
+
+
+def _subscription_expire_one(*, pk: int, now: datetime) -> int:
+    """1 when this call expired subscription `pk`, 0 when someone else did or it was renewed meanwhile."""
+    with transaction.atomic():
+        # Read again under a lock, with the same conditions: since the list was read another worker may have
+        # expired it or the owner renewed it. SKIP LOCKED leaves a row another worker holds to that worker.
+        subscription = _expiry_due(now).select_for_update(skip_locked=True).filter(pk=pk).first()
+        if subscription is None:
+            return 0
+        trial_ended = subscription.is_trial and subscription.trial_expires_at and subscription.trial_expires_at <= now
+        reason = TRIAL_ENDED if trial_ended else PERIOD_ENDED
+        subscription_transition(subscription=subscription, target=S.EXPIRED, actor=None, reason=reason)
+        # After commit: a rolled-back expiry must not have told anyone.
+        transaction.on_commit(partial(_email_expired, subscription.pk, reason))
+    return 1
 
 
 def _email_expired(subscription_id: int, reason: str) -> None:
@@ -325,7 +332,7 @@ def credentials_validate(*, now: datetime, only_pending: bool = True) -> int:
     if only_pending:
         candidates = candidates.filter(Q(validation_status=V.PENDING) | Q(updated_at__gt=F("last_validated")))
     for pk in list(candidates.order_by("pk").values_list("pk", flat=True)):
-        outcomes[_credential_validate_one(pk=pk, now=now)] += 1
+        outcomes[_credential_validate_guarded(pk=pk, now=now)] += 1
     logger.info(
         "credentials checked: %d valid, %d invalid, %d skipped",
         outcomes[V.VALID],
@@ -339,7 +346,28 @@ def credential_validate(*, pk: int, now: datetime) -> str:
     """Check one credential now, as credentials_validate checks each (same verdicts, audit and stops), whatever
     its status: its owner asked for it. Returns 'valid', 'invalid' or 'skipped' (inactive, deleted, or no verdict
     from the exchange: see credentials_validate). `now` is the wall clock, for the same reason."""
-    return _credential_validate_one(pk=pk, now=now)
+    return _credential_validate_guarded(pk=pk, now=now)
+
+
+CHECK_FAILED = "The check of this key failed on an internal error ({name}); it is tried again."
+
+
+def _credential_validate_guarded(*, pk: int, now: datetime) -> str:
+    """_credential_validate_one, but whatever it raises is recorded on this key alone ('skipped'): one key's
+    fault (a row stored around the services, a bug, a lost connection) never stops the check of the keys after it.
+    The status is left as it is and `last_validated` untouched, so the next sweep checks the key again."""
+    try:
+        return _credential_validate_one(pk=pk, now=now)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        logger.exception("validating credential %s failed; the next sweep tries again", pk)
+        connections_reset()
+        try:
+            ExchangeCredential.objects.filter(pk=pk).update(
+                validation_error=CHECK_FAILED.format(name=type(exc).__name__)
+            )
+        except Exception:  # noqa: BLE001 - the database itself is away: nothing more to record now
+            logger.exception("could not record the failed check of credential %s", pk)
+        return "skipped"
 
 
 def _credential_validate_one(*, pk: int, now: datetime) -> str:

@@ -8,6 +8,11 @@ read with SELECT ... FOR UPDATE SKIP LOCKED so concurrent ticks do not wait on e
 A claim is a lease: a run claimed but not completed within settings.RUN_LEASE_S (its worker died, the broker lost
 the task) is claimed again for the same run time. That is safe because a run is idempotent: orders are intents
 keyed by (subscription, run time, side) and settled by client id, and a completed run is never repeated.
+
+Leases never wait for the wall clock to move forward: a claim stamped more than CLOCK_SKEW_S *after* now was made
+before the clock stepped back (NTP, a restored VM), and its lease is treated as run out. Before, such a claim looked
+fresh until the clock caught up with it, two hours after a two-hour step back, and by then the next candle had
+taken the subscription's marker: the claimed run never happened.
 """
 
 from collections import defaultdict
@@ -23,6 +28,9 @@ from subscriptions.models import Subscription
 from trading import timeframes
 
 CLAIM_LIMIT = 500
+# How far ahead of this process's clock another process's claim may be stamped (clocks of several machines differ a
+# little) before it counts as made before a step back of the clock.
+CLOCK_SKEW_S = 60
 
 
 @dataclass(frozen=True)
@@ -52,13 +60,14 @@ def next_run_after(subscription: Subscription, now: datetime) -> datetime:
     return timeframes.next_close(now, subscription.timeframe)
 
 
-def _due(now: datetime, lease_cutoff: datetime):
+def _due(now: datetime, lease_cutoff: datetime, future_cutoff: datetime):
     """Subscriptions whose next run time has come, and those whose claimed run never finished (the worker died
-    and the broker has not redelivered it) once their lease has run out."""
+    and the broker has not redelivered it) once their lease has run out, or was stamped in the future (the clock
+    stepped back since: see the module docstring)."""
     unfinished = (
         Q(last_candle_at__isnull=False)
         & (Q(completed_candle_at__isnull=True) | Q(completed_candle_at__lt=F("last_candle_at")))
-        & (Q(claimed_at__isnull=True) | Q(claimed_at__lt=lease_cutoff))
+        & (Q(claimed_at__isnull=True) | Q(claimed_at__lt=lease_cutoff) | Q(claimed_at__gt=future_cutoff))
     )
     return (
         Subscription.objects.filter(status=Subscription.Status.ACTIVE, started_at__lte=now)
@@ -96,8 +105,9 @@ def claim_due(now: datetime) -> list[Batch]:
     # Leases are measured on the wall clock: they are about worker processes, not about market time.
     wall_now = timezone.now()
     lease_cutoff = wall_now - timedelta(seconds=settings.RUN_LEASE_S)
+    future_cutoff = wall_now + timedelta(seconds=CLOCK_SKEW_S)
     with transaction.atomic():
-        due = _due(now, lease_cutoff).select_for_update(skip_locked=True).order_by("next_run_at", "pk")
+        due = _due(now, lease_cutoff, future_cutoff).select_for_update(skip_locked=True).order_by("next_run_at", "pk")
         for subscription in list(due[:CLAIM_LIMIT]):
             run_at = _claim(subscription, now, wall_now)
             if run_at is not None:

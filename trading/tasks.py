@@ -13,7 +13,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from trading import clock, maintenance
-from trading.engine.batch import run_batch
+from trading.engine.batch import CONNECTION_LOST, run_batch
+from trading.engine.health import connections_reset
 from trading.engine.live import reconcile_orders
 from trading.scheduler import claim_due
 
@@ -34,7 +35,16 @@ def scheduler_tick() -> int:
 def run_subscription_batch(self, subscription_ids: list[int], run_at_iso: str) -> None:
     """Run one batch. Subscriptions that hit a network error, a timeout or a rate limit are retried with backoff;
     a retry can never place an order twice (orders are intents keyed by subscription, candle and side)."""
-    reports = run_batch(subscription_ids=subscription_ids, run_at=datetime.fromisoformat(run_at_iso), now=clock.now())
+    try:
+        reports = run_batch(
+            subscription_ids=subscription_ids, run_at=datetime.fromisoformat(run_at_iso), now=clock.now()
+        )
+    except CONNECTION_LOST as exc:
+        # Lost before any subscription could be run or told (reading the batch itself): run it all again later.
+        # Each subscription's own losses are caught in run_batch, recorded on it and retried below.
+        connections_reset()
+        countdown = RETRY_BACKOFF_S[min(self.request.retries, len(RETRY_BACKOFF_S) - 1)]
+        raise self.retry(exc=exc, countdown=countdown) from None
     for report in reports:
         logger.info("run %s subscription %s: %s %s", run_at_iso, report.subscription_id, report.outcome, report.detail)
     retry_ids = [report.subscription_id for report in reports if report.outcome == "retry"]

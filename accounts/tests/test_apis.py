@@ -64,7 +64,9 @@ def test_it_takes_a_passphrase_where_the_exchange_needs_one(alice_client, alice)
     assert response.status_code == 400 and "passphrase" in response.json()["error"]["message"]
     assert_no_secrets(response)
     response = alice_client.post(
-        LIST, new_key(exchange="COINBASE", passphrase=CLEAR_PASSPHRASE), content_type="application/json"
+        LIST,
+        new_key(exchange="COINBASE", passphrase=CLEAR_PASSPHRASE, is_testnet=False),
+        content_type="application/json",
     )
     assert response.status_code == 201
     assert_no_secrets(response)

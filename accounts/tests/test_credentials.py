@@ -69,7 +69,7 @@ def test_it_rotates_every_row_to_the_newest_key(alice, bob, settings):
     settings.FERNET_KEYS = [old_key]
     first = credential_create(user=alice, exchange="BINANCE", api_key=KEY, api_secret=SECRET)
     second = credential_create(
-        user=bob, exchange="COINBASE", api_key=KEY, api_secret=SECRET, passphrase="pass-phrase-1"
+        user=bob, exchange="COINBASE", api_key=KEY, api_secret=SECRET, passphrase="pass-phrase-1", is_testnet=False
     )
 
     settings.FERNET_KEYS = [new_key, old_key]

@@ -54,13 +54,13 @@ def alice_sub(client, acme_reg):
 
 def test_it_stores_a_key_and_shows_it_masked_only(client, acme_reg):
     key = acme_reg[1]
-    response = _put_key(client, key, exchange="COINBASE", passphrase=PASSPHRASE)
+    response = _put_key(client, key, exchange="COINBASE", network="mainnet", passphrase=PASSPHRASE)
     assert response.status_code == 200
-    assert response.json()["masked_key"] == "••••" + API_KEY[-4:] and response.json()["network"] == "testnet"
+    assert response.json()["masked_key"] == "••••" + API_KEY[-4:] and response.json()["network"] == "mainnet"
     listed = client.get(reverse("api:marketplace-credential-list", args=[ALICE_P]), **bot_key(key))
     assert listed.status_code == 200
     assert [(row["exchange"], row["network"], row["validation_status"]) for row in listed.json()["results"]] == [
-        ("COINBASE", "testnet", "pending")
+        ("COINBASE", "mainnet", "pending")
     ]
     for body in (response.content.decode(), listed.content.decode()):
         assert API_KEY not in body and API_SECRET not in body and PASSPHRASE not in body
@@ -88,7 +88,7 @@ def test_it_replaces_and_deletes_a_key(client, acme_reg):
         (ALICE_P, "BINANCE", "paper", {}, "network"),
         (ALICE_P, "BINANCE", "testnet", {"api_secret": ""}, "api_secret"),
         (ALICE_P, "BINANCE", "testnet", {"api_key": "short"}, None),
-        (ALICE_P, "COINBASE", "testnet", {}, None),  # a Coinbase key needs its passphrase
+        (ALICE_P, "COINBASE", "mainnet", {}, None),  # a Coinbase key needs its passphrase
     ],
 )
 def test_it_refuses_a_bad_key_and_stores_nothing(client, acme_reg, principal, exchange, network, body, field):

@@ -90,6 +90,12 @@ def order_record_result(*, order_id: int, result: OrderResult, risk: RiskSetting
                 )
         order.status = Order.Status.FILLED if result.is_final or result.filled > 0 else Order.Status.OPEN
         order.save()
+        if order.status == Order.Status.FILLED:
+            # A run that could not learn this order's outcome showed it as unknown ("Sent, outcome unknown"); now
+            # that it is known to have filled, that message is false: clear it.
+            Subscription.objects.filter(pk=subscription.pk, last_error__contains=order.client_order_id).update(
+                last_error=""
+            )
         return order
 
 

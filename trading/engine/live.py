@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import ExchangeCredential
@@ -24,7 +25,7 @@ from bots.backtest.settings import LIMIT, MARKET, ExecutionSettings, RiskSetting
 from bots.sdk import Action, Decision
 from subscriptions.models import Subscription
 from trading import timeframes
-from trading.engine import protection
+from trading.engine import protection, records
 from trading.engine.exchange_orders import (
     LiveOutcome,
     minimums_problem,
@@ -35,7 +36,8 @@ from trading.engine.exchange_orders import (
     order_resolve,
     outcome_note,
 )
-from trading.exceptions import ConfigurationRefused, CredentialInvalid
+from trading.engine.health import connections_reset
+from trading.exceptions import ConfigurationRefused, CredentialInvalid, ExchangeNotSupported, RunInProgress
 from trading.exchanges.base import MarketRules
 from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
 from trading.fill_model import (
@@ -138,19 +140,23 @@ def live_run(
     risk: RiskSettings,
 ) -> LiveOutcome:
     """One exchange run for `run_at`. Runs outside any transaction (each step commits its own); raises
-    CredentialInvalid (the caller stops the subscription), TransientExchangeError (the task retries) and
-    ConfigurationRefused.
+    CredentialInvalid (the caller stops the subscription), TransientExchangeError (the task retries),
+    ConfigurationRefused, and RunInProgress (another worker is placing this run's order: the run is its).
 
     Order of events: settle orders of unknown outcome; settle protective orders the exchange filled while we were
-    away; work resting limit orders (record fills, cancel the expired); the per-run stop loss / take profit check
+    away; work resting limit orders (record fills, cancel the expired); book a position too small to sell as dust;
+    the per-run stop loss / take profit check
     when the position has no protective order on the exchange; the bot's decision; protect a new position."""
     outcome = LiveOutcome()
     credential = credential_for(subscription)
     adapter = adapter_for(subscription, credential)
     rules = adapter.market_rules(subscription.trading_pair)
 
-    # Earlier orders whose outcome is still unknown are settled before anything new is decided.
-    for order in subscription.orders.filter(status__in=[Order.Status.PENDING, Order.Status.SENT]):
+    # Earlier orders whose outcome is still unknown are settled before anything new is decided. Not this run's own:
+    # another worker running the same candle may be sending one right now, and four lookups that miss it would
+    # declare it LOST under that worker; _submit and protection.protect deal with this run's intents.
+    earlier = subscription.orders.filter(status__in=[Order.Status.PENDING, Order.Status.SENT]).exclude(candle_at=run_at)
+    for order in earlier:
         order_resolve(order=order, adapter=adapter)
     protection.settle(outcome, subscription=subscription, adapter=adapter)
     _work_resting_orders(outcome, subscription=subscription, adapter=adapter, run_at=run_at, risk=risk)
@@ -158,6 +164,7 @@ def live_run(
     candle = window.candles[len(window.candles) - 1]
     candle_open_ms = int(candle.time)
     price = window.next_open or to_decimal(float(candle.close))
+    _close_dust(outcome, subscription=subscription, adapter=adapter, rules=rules, price=price, run_at=run_at)
     open_trade = subscription.trades.filter(status=Trade.Status.OPEN).first()
     resting = subscription.orders.filter(
         status=Order.Status.OPEN, purpose__in=[Order.Purpose.ENTRY, Order.Purpose.EXIT]
@@ -313,6 +320,15 @@ def _submit(
     )
     if order.status == Order.Status.PENDING:
         order = order_place(order=order, adapter=adapter, amount=amount, risk=risk)
+    elif order.status == Order.Status.SENT:
+        # Another worker runs this same candle (a redelivered task beside the original) and claimed the order: ask
+        # the exchange once. Found: recorded, and this run goes on with it. Not found (yet): that worker is still
+        # sending it, and owns the run; noting "outcome unknown" here would show a false error on an order that
+        # fills a moment later.
+        result = adapter.find_order(subscription.trading_pair, order.client_order_id)
+        if result is None:
+            raise RunInProgress(f"Order {order.client_order_id} is being sent by another worker.")
+        order = order_record_result(order_id=order.pk, result=result, risk=risk)
     outcome_note(outcome, order, action)
 
 
@@ -339,6 +355,47 @@ def _work_resting_orders(
             outcome_note(outcome, order, action)
             if order.error:
                 outcome.notes.append(f"{order.side} limit order {order.client_order_id}: {order.error}")
+
+
+def _close_dust(
+    outcome: LiveOutcome,
+    *,
+    subscription: Subscription,
+    adapter: CcxtAdapter,
+    rules: MarketRules,
+    price: Decimal,
+    run_at: datetime,
+) -> None:
+    """Close an open position that no order could ever sell: what is left below the market's minimum amount or
+    order value (a limit sell that filled only in part, a partial entry). While it stays open the bot may never buy
+    again and every sell is refused, so the subscription would sit ACTIVE and do nothing. It is booked as closed at
+    `price` with exit reason DUST and no fee, and the run's note says so; the coins stay on the account.
+
+    Left alone while an order still works on the position (a resting limit order, protective orders)."""
+    trade = subscription.trades.filter(status=Trade.Status.OPEN).first()
+    if trade is None or subscription.orders.filter(status=Order.Status.OPEN).exists():
+        return
+    if protection.is_protected(subscription):
+        return
+    problem = minimums_problem(rules, _sell_amount(adapter, rules, trade.quantity), price)
+    if not problem:
+        return
+    with transaction.atomic():
+        locked = Trade.objects.select_for_update().filter(pk=trade.pk, status=Trade.Status.OPEN).first()
+        if locked is None:
+            return
+        records.trade_close(
+            trade=locked,
+            quantity=locked.quantity,
+            exit_price=price,
+            exit_time=run_at,
+            exit_fee=Decimal(0),
+            reason=ExitReason.DUST.value,
+        )
+    outcome.notes.append(
+        f"The rest of the position, {trade.quantity} {rules.base}, is too small to sell ({problem}): booked as "
+        f"closed at {price} (dust; it stays on your exchange account), so the bot can trade again."
+    )
 
 
 def _clear_resting_exit(outcome: LiveOutcome, resting: Order | None, *, adapter: CcxtAdapter, risk) -> bool:
@@ -400,8 +457,12 @@ def reconcile_orders(*, older_than_s: int = 30) -> int:
             adapter = adapter_for(order.subscription, credential_for(order.subscription))
             # One lookup per pass: an order is declared LOST only after LOOKUP_ATTEMPTS passes, spread in time.
             order = order_resolve(order=order, adapter=adapter, wait=False, max_lookups=1)
-        except (ConfigurationRefused, CredentialInvalid, TransientExchangeError) as exc:
+        except (ConfigurationRefused, CredentialInvalid, ExchangeNotSupported, TransientExchangeError) as exc:
             logger.warning("cannot reconcile order %s yet: %s", order.client_order_id, exc)
+            continue
+        except Exception:  # noqa: BLE001 - one subscription's order never stops the others' reconciliation
+            logger.exception("reconciling order %s failed; the next pass tries again", order.client_order_id)
+            connections_reset()
             continue
         settled += order.status not in (Order.Status.PENDING, Order.Status.SENT)
     return settled

@@ -10,16 +10,8 @@ from urllib.parse import urlsplit
 import ccxt
 from django.conf import settings
 
-from accounts.models import Exchange
+from accounts.networks import CCXT_IDS, network_problem
 from trading.exceptions import ExchangeNotSupported
-
-CCXT_IDS: dict[str, str] = {
-    Exchange.BINANCE: "binance",
-    Exchange.COINBASE: "coinbase",
-    Exchange.KRAKEN: "kraken",
-    Exchange.BYBIT: "bybit",
-    Exchange.HUOBI: "htx",
-}
 
 # Per exchange: options that keep it on spot markets and keep load_markets() to the calls it needs.
 SPOT_OPTIONS: dict[str, dict] = {
@@ -82,10 +74,12 @@ def make_exchange(
     exchange.options.update(SPOT_OPTIONS.get(ccxt_id, {}))
     base_url = base_url or getattr(settings, "EXCHANGE_API_BASE_URLS", {}).get(exchange_code)
     if testnet:
-        try:
-            exchange.set_sandbox_mode(True)
-        except ccxt.NotSupported:
-            raise ExchangeNotSupported(f"{Exchange(exchange_code).label} has no testnet; use paper mode.") from None
+        # Asked first: ccxt 4.5's set_sandbox_mode fails with a TypeError, not NotSupported, on an exchange whose
+        # sandbox URL is None (accounts.networks).
+        problem = network_problem(exchange_code, testnet=True)
+        if problem:
+            raise ExchangeNotSupported(problem)
+        exchange.set_sandbox_mode(True)
     if base_url:
         rebase_urls(exchange, base_url)
     return exchange
