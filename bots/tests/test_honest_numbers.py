@@ -5,6 +5,7 @@ the platform from its decisions; a bot that reaches for later candles earns only
 fails as look-ahead. (The attacks themselves, one by one: bots/sandbox/tests/test_honest_numbers.py.)
 """
 import json
+import os
 from decimal import Decimal
 
 import pytest
@@ -95,6 +96,8 @@ def needs_sandbox():
 
     check = sandbox_check()
     if not check.available:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must be able to sandbox bots: {check.reason}")
         pytest.skip(check.reason)
 
 

@@ -6,6 +6,7 @@ on deciding. The hostile bots forge what the host reads: whole protocol lines wr
 (found from inside, as any bot can), or decisions whose fields were changed behind the SDK's checks.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -115,6 +116,8 @@ def storage_dirs(settings, tmp_path):
 def needs_bwrap():
     check = sandbox_check()
     if not check.available:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must be able to sandbox bots: {check.reason}")
         pytest.skip(check.reason)
 
 
