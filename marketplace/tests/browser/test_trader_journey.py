@@ -20,9 +20,12 @@ API_KEY = "pw9Xc2LrT4uVb7NzQe3KsYh6JdFg8MaW1oRt5EyUiOpAsDfGhJkLzXcVbNmQwE2k"
 API_SECRET = "SECRETs3cr3tZx9Qw8Er7Ty6Ui5Op4As3Df2Gh1JkLzXcVbNmQwErTyUiOpAsDf"
 
 
-def test_it_takes_a_trader_from_sign_up_to_a_running_paper_bot(web):
+def test_it_takes_a_trader_from_sign_up_to_a_running_paper_bot(web, settings):
     from playwright.sync_api import expect  # here: the `web` fixture has checked that Playwright is installed
 
+    # Carol is the bot's only paper subscriber: publish outcomes of a group of one here, to see her record fill up
+    # (the privacy rule itself is marketplace/tests/security/test_aggregate_outcomes.py).
+    settings.SUBSCRIBER_OUTCOMES_MIN_GROUP = 1
     cache.clear()
     builtin_bot("sma-crossover")
     builtin_bot("rsi-reversion", price_per_month=Decimal("19.00"), is_free=False, trial_days=7)
