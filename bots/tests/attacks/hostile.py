@@ -999,13 +999,17 @@ attack(
                     os._exit(0)
             children.append(pid)
             pipes.append(read_end)
-        held, deadline = 0, time.monotonic() + 2.5
+        owner = dict(zip(pipes, children))
+        hoarders, deadline = [], time.monotonic() + 2.5
         while pipes and time.monotonic() < deadline:
             ready, _, _ = select.select(pipes, [], [], 0.2)
             for fd in ready:
                 if os.read(fd, 1) == b"1":
-                    held += 1
+                    hoarders.append(owner[fd])
                 pipes.remove(fd)
+        # What is held at once: the hoarders still alive now (the kernel may have killed earlier ones to make room
+        # for later ones, so counting every child that once succeeded would add up memory never held together).
+        held = sum(1 for pid in hoarders if os.waitpid(pid, os.WNOHANG) == (0, 0))
         for pid in children:
             try:
                 os.kill(pid, signal.SIGKILL)
