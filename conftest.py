@@ -37,6 +37,19 @@ def pytest_sessionstart(session):
 
 
 @pytest.fixture
+def needs_sandbox():
+    """Skip where the bot sandbox cannot run (a laptop without bubblewrap, or not root for the cgroups); in CI a
+    missing sandbox fails the run instead."""
+    from bots.sandbox import sandbox_check
+
+    check = sandbox_check()
+    if not check.available:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must be able to sandbox bots: {check.reason}")
+        pytest.skip(check.reason)
+
+
+@pytest.fixture
 def alice(db):
     """A trader who owns things in most tests."""
     from accounts.tests.factories import UserFactory

@@ -5,7 +5,6 @@ the platform from its decisions; a bot that reaches for later candles earns only
 fails as look-ahead. (The attacks themselves, one by one: bots/sandbox/tests/test_honest_numbers.py.)
 """
 import json
-import os
 from decimal import Decimal
 
 import pytest
@@ -88,17 +87,6 @@ class Chameleon(VectorBot):
         upcoming = np.append(close[1:], np.nan)
         return Signals((upcoming > close).astype(np.int8) - (upcoming < close).astype(np.int8))
 '''
-
-
-@pytest.fixture
-def needs_sandbox():
-    from bots.sandbox import sandbox_check
-
-    check = sandbox_check()
-    if not check.available:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must be able to sandbox bots: {check.reason}")
-        pytest.skip(check.reason)
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ uploaded exactly as a developer's would be.
 import builtins
 import io
 import json
-import os
 import pickle
 import socket
 import threading
@@ -21,7 +20,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from bots.models import Bot, BotVersion
-from bots.sandbox import SandboxedBot, sandbox_check
+from bots.sandbox import SandboxedBot
 from bots.sdk import Candles
 from bots.services import bot_create
 from bots.validation import LLM_REFUSAL
@@ -138,15 +137,6 @@ def memory_storage(settings):
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
 
 
-@pytest.fixture
-def needs_bwrap():
-    check = sandbox_check()
-    if not check.available:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must be able to sandbox bots: {check.reason}")
-        pytest.skip(check.reason)
-
-
 @pytest.fixture(scope="module")
 def trained():
     """A logistic regression predicting the next candle's direction from the last three returns."""
@@ -215,7 +205,7 @@ def host_never_unpickles(monkeypatch):
 def test_it_validates_an_ml_bot_with_its_model_in_the_sandbox(
     dev,
     django_capture_on_commit_callbacks,
-    needs_bwrap,
+    needs_sandbox,
     host_never_unpickles,
     request,
     source,
@@ -233,7 +223,7 @@ def test_it_validates_an_ml_bot_with_its_model_in_the_sandbox(
 
 
 def test_both_model_formats_decide_alike_in_the_sandbox(
-    tmp_path, needs_bwrap, host_never_unpickles, joblib_model, onnx_model
+    tmp_path, needs_sandbox, host_never_unpickles, joblib_model, onnx_model
 ):
     candles = Candles.from_csv(CANDLES)[-300:]
     decisions = {}
@@ -285,7 +275,7 @@ builtins.PICKLE_PROBE = probe
 
 
 def test_a_malicious_pickle_runs_only_in_the_sandbox_and_harms_nothing(
-    dev, django_capture_on_commit_callbacks, needs_bwrap, monkeypatch
+    dev, django_capture_on_commit_callbacks, needs_sandbox, monkeypatch
 ):
     monkeypatch.setenv("PICKLE_CANARY", "host-secret-canary")
     listener = socket.create_server(("127.0.0.1", 0))

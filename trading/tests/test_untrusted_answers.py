@@ -6,7 +6,6 @@ on deciding. The hostile bots forge what the host reads: whole protocol lines wr
 (found from inside, as any bot can), or decisions whose fields were changed behind the SDK's checks.
 """
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,13 +13,14 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from bots.sandbox import sandbox_check
 from bots.tests.factories import ApprovedBotFactory, BotVersionFactory
 from subscriptions.models import Subscription
 from subscriptions.tests.factories import SubscriptionFactory
 from trading.engine import records
 from trading.models import Order, PerformanceLog
 from trading.tests.conftest import START, run_tick
+
+pytestmark = pytest.mark.usefixtures("needs_sandbox")
 
 ROOT = Path(__file__).resolve().parents[2]
 SMA_SOURCE = (ROOT / "bots/builtin/sma_crossover.py").read_text()
@@ -110,15 +110,6 @@ TAMPERINGS = {
 def storage_dirs(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.VAR_DIR = tmp_path / "var"
-
-
-@pytest.fixture(autouse=True)
-def needs_bwrap():
-    check = sandbox_check()
-    if not check.available:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must be able to sandbox bots: {check.reason}")
-        pytest.skip(check.reason)
 
 
 def uploaded_bot(source: str, slug: str, *, config_schema: dict | None = None, default_config: dict | None = None):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bots.sandbox import SandboxLimits, SandboxPool, sandbox_check
+from bots.sandbox import SandboxLimits, SandboxPool
 from bots.sdk import Candles
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -41,16 +41,6 @@ class Probe(Bot):
     def decide(self, candles):
 {body}
 '''
-
-
-@pytest.fixture
-def needs_bwrap():
-    """Skip where bubblewrap cannot run (a developer laptop); in CI a missing sandbox fails the run."""
-    check = sandbox_check()
-    if not check.available:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must be able to sandbox bots: {check.reason}")
-        pytest.skip(check.reason)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from bots.sandbox.command import CHILD_ENV
 
 from .conftest import ROOT, TEST_LIMITS, wait_until_gone
 
-pytestmark = pytest.mark.usefixtures("needs_bwrap")
+pytestmark = pytest.mark.usefixtures("needs_sandbox")
 
 
 def decide_once(pool, folder, candles, key="evil"):

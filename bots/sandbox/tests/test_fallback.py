@@ -91,7 +91,7 @@ def test_it_refuses_an_uploaded_bot_when_part_of_the_sandbox_is_missing(fresh_ch
     assert not marker.exists()
 
 
-def test_it_refuses_to_start_when_the_cgroup_cannot_be_made_after_a_good_check(needs_bwrap, monkeypatch, marker_bot):
+def test_it_refuses_to_start_when_the_cgroup_cannot_be_made_after_a_good_check(needs_sandbox, monkeypatch, marker_bot):
     folder, marker = marker_bot
 
     def broken(limits):

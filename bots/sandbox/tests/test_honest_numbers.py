@@ -17,7 +17,7 @@ from bots.sdk import check_lookahead
 
 from .conftest import TEST_LIMITS
 
-pytestmark = pytest.mark.usefixtures("needs_bwrap")
+pytestmark = pytest.mark.usefixtures("needs_sandbox")
 
 TIMEOUT_S = 20  # with TEST_LIMITS.process_cpu_seconds (30), the warm process is kept between calls
 

@@ -20,7 +20,7 @@ from bots.sandbox import SandboxCrashed, SandboxedBot, SandboxStrayError, Sandbo
 
 from .conftest import PROBE_TEMPLATE, TEST_LIMITS, wait_until_gone
 
-pytestmark = pytest.mark.usefixtures("needs_bwrap")
+pytestmark = pytest.mark.usefixtures("needs_sandbox")
 
 # x86_64 system call numbers the probes call through ctypes (Python has no wrapper for most of them).
 KERNEL_PROBE = r'''

@@ -7,7 +7,7 @@ from bots.sandbox import SandboxError, SandboxPool
 
 from .conftest import TEST_LIMITS
 
-pytestmark = pytest.mark.usefixtures("needs_bwrap")
+pytestmark = pytest.mark.usefixtures("needs_sandbox")
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from bots.backtest import run_backtest
 from bots.sandbox import SandboxedBot, SandboxProtocolError
 from bots.sandbox.tests.conftest import TEST_LIMITS
 
-pytestmark = pytest.mark.usefixtures("needs_bwrap")
+pytestmark = pytest.mark.usefixtures("needs_sandbox")
 
 
 def test_it_streams_progress_and_still_answers_with_the_result(sma_bot, candles):

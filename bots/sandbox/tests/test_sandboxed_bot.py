@@ -15,7 +15,7 @@ from bots.sdk import Action, ConfigError
 
 from .conftest import TEST_LIMITS, processes_of, wait_until_gone
 
-pytestmark = pytest.mark.usefixtures("needs_bwrap")
+pytestmark = pytest.mark.usefixtures("needs_sandbox")
 
 COUNTER_BOT = """
 from bots.sdk import Bot, Decision
