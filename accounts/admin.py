@@ -13,10 +13,11 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.admin_audit import AuditedAdmin
 from accounts.models import AuditLog, ExchangeCredential, User
 from accounts.services import credential_delete, login_lockout_lift, user_password_change_record
 from accounts.validators import person_email_validate
-from marketplace.admin_utils import AuditedAdmin, ReadOnlyAdmin
+from common.admin import ReadOnlyAdmin
 
 
 class UserCreationForm(AdminUserCreationForm):

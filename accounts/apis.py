@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.models import ExchangeCredential
 from accounts.serializers import CredentialCreateSerializer, CredentialSerializer
-from marketplace.api.schema import error_responses
+from common.api.schema import error_responses
 
 SECRET_FIELDS = ("api_key", "api_secret", "passphrase")
 

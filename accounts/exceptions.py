@@ -1,7 +1,9 @@
 """Domain errors of the accounts app. Their messages are safe to show a user: they never contain a secret."""
 
+from common.errors import DomainError
 
-class AccountsError(Exception):
+
+class AccountsError(DomainError):
     """Base class; `str(exc)` is a message for the user."""
 
 

@@ -4,7 +4,7 @@ nothing else of the key, the secret or the passphrase."""
 from rest_framework import serializers
 
 from accounts.models import Exchange, ExchangeCredential
-from marketplace.api.schema import NamedChoiceField
+from common.api.schema import NamedChoiceField
 
 
 class CredentialSerializer(serializers.ModelSerializer):

@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
+from accounts.admin_audit import AuditedAdmin
 from bots.exceptions import BotError
 from bots.models import (
     BacktestRun,
@@ -16,7 +17,7 @@ from bots.models import (
     BotVersion,
 )
 from bots.services import bot_approve, bot_reject, bot_version_approve, review_delete
-from marketplace.admin_utils import AuditedAdmin, ReadOnlyAdmin
+from common.admin import ReadOnlyAdmin
 from partners.exceptions import PartnerError
 from partners.services import registration_deactivate
 

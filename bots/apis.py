@@ -23,7 +23,7 @@ from bots.serializers import (
     ReviewWriteSerializer,
 )
 from bots.services import review_create_or_update
-from marketplace.api.schema import error_responses
+from common.api.schema import error_responses
 
 
 @extend_schema(tags=["catalog"], responses={200: CategorySerializer(many=True), **error_responses(401, 404)})

@@ -13,12 +13,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 
-from bots.backtest import InsufficientCandles, run_backtest
 from bots.models import Bot
-from bots.sdk import Candles, ConfigError
+from bots.runtime import BotUnavailable, bot_class
 from bots.selectors import bot_version_for_run
 from bots.track_record import downsample
-from trading.bot_runtime import BotUnavailable, bot_class
+from core.backtest import InsufficientCandles, run_backtest
+from core.sdk import Candles, ConfigError
 
 CANDLES = Path("binance") / "BTC_USDT-1h.csv"
 MARKET_LABEL = "Binance BTC/USDT, 1h candles"

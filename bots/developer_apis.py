@@ -25,8 +25,8 @@ from bots.serializers import (
     VersionUploadSerializer,
 )
 from bots.services import bot_create, bot_version_upload
-from marketplace.api.pagination import StandardPagination
-from marketplace.api.schema import error_responses
+from common.api.pagination import StandardPagination
+from common.api.schema import error_responses
 from subscriptions.selectors import bot_subscription_totals
 
 

@@ -5,9 +5,9 @@ import json
 from django import forms
 
 from bots.exceptions import BotConfigInvalid, BotError, UploadRejected
-from bots.json_text import json_object_parse
 from bots.models import Bot, BotCategory
 from bots.uploads import CODE_MAX_BYTES, MODEL_EXTENSIONS, MODEL_MAX_BYTES
+from common.json_text import json_object_parse
 
 SCHEMA_EXAMPLE = json.dumps(
     {

@@ -1,7 +1,9 @@
 """Domain errors of the bots app; messages are safe to show to staff and developers."""
 
+from common.errors import DomainError
 
-class BotError(Exception):
+
+class BotError(DomainError):
     """Base class; `str(exc)` is a message for the user."""
 
 
@@ -47,7 +49,7 @@ class CodeIntegrityError(BotError):
 
 class UploadConflict(UploadRejected):
     """The upload lost a race: the same version of the bot was stored at the same moment. Nothing was stored.
-    A 409 in the API (marketplace.api.exceptions reads `status_code` and `code`)."""
+    A 409 in the API (common.api.exceptions reads `status_code` and `code`)."""
 
     status_code = 409
     code = "conflict"

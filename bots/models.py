@@ -130,7 +130,7 @@ class BotVersion(models.Model):
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="versions")
     version = models.CharField(max_length=50)
     changelog = models.TextField(default="", db_default="", blank=True)
-    # Built-in bots have no upload: they name their class in bots.builtin instead.
+    # Built-in bots have no upload: they name their class in core.builtin instead.
     builtin_slug = models.CharField(max_length=100, default="", db_default="", blank=True)
     code_path = models.CharField(max_length=500, null=True, blank=True)
     model_path = models.CharField(max_length=500, null=True, blank=True)

@@ -8,12 +8,12 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from bots.json_text import json_object_parse
 from bots.models import Bot, BotCategory, BotPerformance, BotReview, BotVersion
 from bots.services import REVIEW_TEXT_MAX
-from marketplace.api.schema import NamedChoiceField
+from common.api.schema import NamedChoiceField
+from common.json_text import json_object_parse
 
-# One name for a version's validation status wherever it appears (see marketplace.api.schema.NamedChoiceField).
+# One name for a version's validation status wherever it appears (see common.api.schema.NamedChoiceField).
 VALIDATION_STATUS_ENUM = "VersionValidationStatusEnum"
 
 

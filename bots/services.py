@@ -24,8 +24,8 @@ from bots.exceptions import (
     UploadRejected,
 )
 from bots.models import Bot, BotCategory, BotReview, BotVersion
-from bots.sdk import ConfigError, validate_config, validate_schema
 from bots.uploads import StoredUpload, upload_store, uploads_atomic, version_check
+from core.sdk import ConfigError, validate_config, validate_schema
 from subscriptions.models import Subscription
 
 S = Bot.Status
@@ -146,12 +146,6 @@ def bot_reject(*, bot: Bot, actor: User, reason: str, request: HttpRequest | Non
         approved_by=None,
         approved_at=None,
     )
-
-
-@transaction.atomic
-def bot_archive(*, bot: Bot, actor: User, request: HttpRequest | None = None) -> Bot:
-    """Retire a bot from the catalog; it stays findable with its full record."""
-    return _transition(bot=bot, target=S.ARCHIVED, actor=actor, action="bot.archive", request=request)
 
 
 REVIEW_TEXT_MAX = 5000

@@ -10,7 +10,7 @@ docs/statistics.md, "The platform's record of a bot"; in short, for one mode:
 - the equity curve has one point per UTC day from the first activity to the last: `B_0` + the P&L of the trades
   closed by the end of that day; the last point also marks the still-open trades at the newest logged price
   (their floating P&L, losses included, so they count in the drawdown);
-- the statistics are `bots.backtest.compute_stats` over that curve and the closed trades (1-day periods).
+- the statistics are `core.backtest.compute_stats` over that curve and the closed trades (1-day periods).
 
 `records_for_bot` makes two queries however many subscriptions and trades the bot has.
 
@@ -28,12 +28,12 @@ from statistics import median
 from django.conf import settings
 from django.db.models import F, OuterRef, Subquery
 
-from bots.backtest import BacktestStats, EquityPoint, compute_stats
-from bots.backtest import Trade as StatTrade
-from bots.backtest.result import amount_json
 from bots.models import Bot
+from core.backtest import BacktestStats, EquityPoint, compute_stats
+from core.backtest import Trade as StatTrade
+from core.backtest.result import amount_json
+from core.fill_model import ExitReason, to_decimal
 from subscriptions.models import Subscription
-from trading.fill_model import ExitReason, to_decimal
 from trading.models import PerformanceLog, Trade
 
 MODES = ("paper", "testnet", "mainnet")

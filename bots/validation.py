@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from bots.models import Bot, BotVersion
 from bots.sandbox import SandboxedBot, SandboxError
-from bots.sdk import Candles, ConfigError, validate_config, validate_schema
 from bots.uploads import upload_materialize
+from core.sdk import Candles, ConfigError, validate_config, validate_schema
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from bots.builtin import BUILTIN_BOTS
 from bots.models import Bot, BotCategory, BotVersion
+from core.builtin import BUILTIN_BOTS
 from subscriptions.models import Subscription
 
 
@@ -138,9 +138,9 @@ BACKFILL = timedelta(days=5)
 def demo_subscriptions_load(*, now=None) -> int:
     """Give the demo trader paper subscriptions that trade on the shipped candles (replayed over wall time), with
     a few days of history run through the real scheduler and engine. Returns how many were created."""
+    from core.timeframes import duration
     from trading.engine.batch import run_batch
     from trading.scheduler import claim_due
-    from trading.timeframes import duration
 
     now = now or timezone.now()
     trader = User.objects.get(email=DEMO_LOGINS[1].email)

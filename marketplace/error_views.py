@@ -7,7 +7,7 @@ DRF answers the errors raised inside its views; these cover what never reaches o
 from django.http import JsonResponse
 from django.views import defaults
 
-from marketplace.api.exceptions import error_body
+from common.api.exceptions import error_body
 
 
 def _is_api(request) -> bool:

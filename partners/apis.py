@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from accounts.models import Exchange, ExchangeCredential
 from bots.models import Bot, BotMarketplaceRegistration
-from marketplace.api.schema import ErrorSerializer, error_responses
+from common.api.schema import ErrorSerializer, error_responses
 from partners import selectors, services
 from partners.authentication import MarketplaceKeyAuthentication
 from partners.exceptions import PartnerError
@@ -59,7 +59,7 @@ NETWORK = OpenApiParameter("network", OpenApiTypes.STR, OpenApiParameter.PATH, e
 class _PartnerErrors:
     """OPTIONS is a 405: DRF's metadata would build serializers these views do not have for every method (a 500).
     The partners app's domain errors (400, or 409 for a conflict) reach the shared handler in
-    marketplace.api.exceptions like every app's."""
+    common.api.exceptions like every app's."""
 
     metadata_class = None
 

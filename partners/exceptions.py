@@ -1,12 +1,14 @@
 """Domain errors of the partner marketplace API. Messages are safe to show the partner: they never carry a secret.
 
 `errors` maps a request field to its messages (empty when no one field is to blame); `status_code` is the HTTP
-status the API answers with, and `code` its error code (marketplace.api.exceptions turns these errors into the
+status the API answers with, and `code` its error code (common.api.exceptions turns these errors into the
 shared error shape).
 """
 
+from common.errors import DomainError
 
-class PartnerError(Exception):
+
+class PartnerError(DomainError):
     """Base class; `str(exc)` is a message for the partner."""
 
     status_code = 400

@@ -5,10 +5,10 @@ from rest_framework import serializers
 
 from accounts.models import Exchange, ExchangeCredential
 from bots.models import BotMarketplaceRegistration
-from marketplace.api.schema import NamedChoiceField
+from common.api.schema import NamedChoiceField
+from core import timeframes
 from subscriptions.models import Subscription
 from subscriptions.services import MAX_EVALUATION_PERIOD_MINUTES
-from trading import timeframes
 from trading.serializers import PerformanceLogSerializer, TradeSerializer
 
 NETWORK_CHOICES = [("testnet", "Testnet"), ("mainnet", "Mainnet")]

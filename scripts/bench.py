@@ -42,9 +42,9 @@ def timed(function, repeat: int = 5) -> float:
 
 
 def bench_backtests() -> list[tuple[str, float]]:
-    from bots.backtest import run_backtest
-    from bots.builtin import BUILTIN_BOTS
     from bots.sdk import Candles
+    from core.backtest import run_backtest
+    from core.builtin import BUILTIN_BOTS
 
     candles = Candles.from_csv(CANDLES)
     return [(f"backtest 3000 candles, {slug}", timed(lambda s=slug: run_backtest(s, candles))) for slug in BUILTIN_BOTS]
@@ -96,10 +96,10 @@ class Momentum(Bot):
 
 def bench_sandbox() -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
     """Timings, and the sandbox's cost as a multiple of the same backtest in process."""
-    from bots.backtest import run_backtest
-    from bots.builtin import SmaCrossover
     from bots.sandbox import SandboxedBot, sandbox_available
     from bots.sdk import Candles
+    from core.backtest import run_backtest
+    from core.builtin import SmaCrossover
 
     if not sandbox_available():
         return [("sandbox (bubblewrap unavailable here)", float("nan"))], []
@@ -107,7 +107,7 @@ def bench_sandbox() -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
     sma, momentum = root / "sma", root / "momentum"
     sma.mkdir()
     momentum.mkdir()
-    (sma / "bot.py").write_text((ROOT / "bots/builtin/sma_crossover.py").read_text())
+    (sma / "bot.py").write_text((ROOT / "core/builtin/sma_crossover.py").read_text())
     (momentum / "bot.py").write_text(PER_CANDLE_BOT)
     candles = Candles.from_csv(CANDLES)
     recent = candles[-300:]

@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=50)
     args = parser.parse_args()
     code = Path(tempfile.mkdtemp())
-    (code / "bot.py").write_text((ROOT / "bots/builtin/sma_crossover.py").read_text())
+    (code / "bot.py").write_text((ROOT / "core/builtin/sma_crossover.py").read_text())
     candles = Candles.from_csv(CANDLES)[-200:]
     full = measure(code, candles, args.starts, args.calls)
     real = process.sandbox_command

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from marketplace.admin_utils import AuditedAdmin
+from accounts.admin_audit import AuditedAdmin
 from subscriptions.exceptions import SubscriptionError
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_pause, subscription_resume

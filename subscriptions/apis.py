@@ -14,7 +14,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from bots.selectors import bot_get_for_page
-from marketplace.api.schema import error_responses
+from common.api.schema import error_responses
 from subscriptions import selectors, services
 from subscriptions.models import Subscription
 from subscriptions.serializers import (

@@ -1,7 +1,9 @@
 """Domain errors of the subscriptions app; messages are safe to show the subscription's owner."""
 
+from common.errors import DomainError
 
-class SubscriptionError(Exception):
+
+class SubscriptionError(DomainError):
     """Base class; `str(exc)` is a message for the user."""
 
 

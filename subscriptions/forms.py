@@ -7,9 +7,9 @@ from django import forms
 from accounts.models import Exchange
 from accounts.networks import testnet_exchanges
 from bots.models import Bot
+from core import timeframes
+from core.config_schemas import EXECUTION_CONFIG_SCHEMA, RISK_CONFIG_SCHEMA
 from subscriptions.schema_forms import SEPARATOR, schema_fields, schema_values
-from trading import timeframes
-from trading.config_schemas import EXECUTION_CONFIG_SCHEMA, RISK_CONFIG_SCHEMA
 
 # Form field prefix per config argument of the services.
 SECTIONS = {"strategy_config": "strategy", "execution_config": "execution", "risk_config": "risk"}

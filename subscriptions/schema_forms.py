@@ -2,7 +2,7 @@
 
 Why not a library: the ones that exist (django-jsonform, django-json-widget...) edit one JSON blob with a
 JavaScript widget, so errors come back for the blob, not per field, and the page does not work without JS. Bot
-configs use a small, flat subset of JSON Schema (every property has a default; see bots.sdk.config), which maps
+configs use a small, flat subset of JSON Schema (every property has a default; see core.sdk.config), which maps
 one-to-one onto Django fields:
 
 | schema | field |
@@ -27,8 +27,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import escape
 
-from bots.json_text import BoundedJSONFormField
-from bots.sdk.config import PatternError, pattern_search
+from common.json_text import BoundedJSONFormField
+from core.sdk.config import PatternError, pattern_search
 
 SEPARATOR = "__"
 
@@ -47,7 +47,7 @@ def _types(spec: dict) -> tuple[str, bool]:
 
 
 def _pattern_validator(pattern: str):
-    """The schema's `pattern` as a field validator, on RE2 like the service's check (bots.sdk.config): the pattern
+    """The schema's `pattern` as a field validator, on RE2 like the service's check (core.sdk.config): the pattern
     is the bot author's and must not backtrack on the server."""
 
     def matches(value, pattern=pattern):

@@ -12,9 +12,9 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import Exchange, User
-from bots.backtest.result import amount_json
+from core import timeframes
+from core.backtest.result import amount_json
 from subscriptions.models import Subscription
-from trading import timeframes
 from trading.models import PerformanceLog, Trade
 
 # A run more than this late (next_run_at in the past) means the scheduler or its workers are not keeping up.
@@ -72,7 +72,7 @@ def market_pairs(exchange: str) -> list[str]:
 
 def market_timeframes(exchange: str, pair: str) -> list[str]:
     """The timeframes `pair` can run on: with replayed market data only those with a candle file; with ccxt all
-    of trading.timeframes.SUPPORTED_TIMEFRAMES."""
+    of core.timeframes.SUPPORTED_TIMEFRAMES."""
     if settings.MARKET_DATA_SOURCE == "ccxt":
         return list(timeframes.SUPPORTED_TIMEFRAMES)
     available = set(_replay_files(exchange).get(pair, []))

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from accounts.models import Exchange
 from bots.serializers import BotRefSerializer
-from marketplace.api.schema import NamedChoiceField
+from common.api.schema import NamedChoiceField
 from subscriptions import selectors
 from subscriptions.models import Subscription
 from subscriptions.services import MODES

@@ -11,14 +11,14 @@ from accounts.models import Exchange, ExchangeCredential, User
 from accounts.networks import network_problem
 from accounts.services import audit_log_record
 from bots.models import Bot
-from bots.sdk import ConfigError, validate_config
+from bots.runtime import BotUnavailable, bot_class
 from bots.selectors import bot_version_for_run
+from core import timeframes
+from core.config_schemas import validate_trading_configs
+from core.sdk import ConfigError, validate_config
 from subscriptions.exceptions import IllegalSubscriptionTransition, SubscriptionInvalid
 from subscriptions.models import Subscription, TradeMode
 from subscriptions.selectors import market_pairs, market_timeframes
-from trading import timeframes
-from trading.bot_runtime import BotUnavailable, bot_class
-from trading.config_schemas import validate_trading_configs
 
 S = Subscription.Status
 S_NETWORK = Subscription.NetworkType
@@ -262,7 +262,7 @@ def subscription_create(
       key for the exchange, and mainnet a validated one plus `mainnet_confirmed`).
     - The market must be one subscriptions.selectors.market_pairs offers, the timeframe one it has data for.
     - Configs are validated with their defaults filled (bot config by the bot; execution and risk settings by
-      trading.config_schemas.validate_trading_configs); the filled configs are stored.
+      core.config_schemas.validate_trading_configs); the filled configs are stored.
     - A paid bot runs for PAID_PERIOD (expires_at; payment is not handled here), or, with `trial` on a bot that
       offers one and a user who never had one of this bot, for `trial_days` (is_trial, trial_expires_at).
     - next_run_at and bot_version stay None: the scheduler picks it up at its next tick and runs the bot's newest

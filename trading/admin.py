@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from marketplace.admin_utils import ReadOnlyAdmin
+from common.admin import ReadOnlyAdmin
 from trading.models import PerformanceLog, Trade
 
 

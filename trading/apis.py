@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import credential_get
 from accounts.serializers import CredentialSerializer
-from marketplace.api.schema import error_responses
+from common.api.schema import error_responses
 from trading import selectors, tasks
 from trading.filters import PerformanceLogFilter, TradeFilter
 from trading.models import PerformanceLog, Trade

@@ -1,7 +1,9 @@
 """Domain errors of the trading engine. Messages are safe to show the subscription's owner (no secret in them)."""
 
+from common.errors import DomainError
 
-class TradingError(Exception):
+
+class TradingError(DomainError):
     """Base class; `str(exc)` is a message for the user."""
 
 

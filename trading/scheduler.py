@@ -24,8 +24,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core import timeframes
 from subscriptions.models import Subscription
-from trading import timeframes
 
 CLAIM_LIMIT = 500
 # How far ahead of this process's clock another process's claim may be stamped (clocks of several machines differ a

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from marketplace.api.schema import NamedChoiceField
+from common.api.schema import NamedChoiceField
 from trading.models import PerformanceLog, Trade
 
 

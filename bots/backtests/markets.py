@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 
 from accounts.models import Exchange
-from bots.sdk import Candles
+from core.sdk import Candles
 
 FILE_PATTERN = re.compile(r"^(?P<base>[A-Z0-9]+)_(?P<quote>[A-Z0-9]+)-(?P<timeframe>\d+[mhdw])\.csv$")
 

@@ -16,17 +16,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from bots.backtest import InsufficientCandles, run_backtest
 from bots.backtests.exceptions import BacktestRunInvalid, BacktestRunLimit
 from bots.backtests.markets import backtest_market_for, backtest_market_get, market_candles
 from bots.models import BacktestRun, Bot
+from bots.runtime import BotUnavailable, bot_class, validate_bot_config
 from bots.sandbox import SandboxedBot, SandboxError, SandboxLimits, SandboxLookahead
-from bots.sdk import ConfigError
 from bots.selectors import bot_version_for_run
 from bots.track_record import downsample
 from bots.uploads import upload_materialize
-from trading.bot_runtime import BotUnavailable, bot_class, validate_bot_config
-from trading.config_schemas import validate_trading_configs
+from core.backtest import InsufficientCandles, run_backtest
+from core.config_schemas import validate_trading_configs
+from core.sdk import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from typing import Any
 
-from bots.backtest import InsufficientCandles
-from bots.sdk import ConfigError
+from core.backtest import InsufficientCandles
+from core.sdk import ConfigError
 
 from . import wire
 from .cgroups import is_zombie, namespace_pid, running_threads

@@ -1,8 +1,8 @@
 """The sandbox child: imports one uploaded bot and answers the host's requests, one JSON line each.
 
 It runs inside bubblewrap (see ``bots.sandbox.command``) and imports only the standard library,
-numpy/TA-Lib/jsonschema and the runtime copies of ``bots.sdk``, ``bots.backtest`` and
-``trading.fill_model`` found under ``--lib`` (never Django, never the project). The host starts it as
+numpy/TA-Lib/jsonschema and the runtime copies of ``bots.sdk``, ``core.backtest`` and
+``core.fill_model`` found under ``--lib`` (never Django, never the project). The host starts it as
 
     python -I -B -c "<bootstrap>" /sandbox/lib --bot /bot --cpu-seconds 10 [--reap-strays]
 
@@ -67,8 +67,8 @@ from typing import Any
 
 import numpy as np
 
-import bots.sdk.model
-from bots.sdk import Bot, Candles, ConfigError, Decision, VectorBot
+import core.sdk.model
+from core.sdk import Bot, Candles, ConfigError, Decision, VectorBot
 
 
 class RequestError(Exception):
@@ -410,7 +410,7 @@ def main(argv: list[str]) -> None:
     os.close(null)
     sys.stdout = sys.stderr
 
-    bots.sdk.model.model_dir_override = str(Path(args.bot) / "model")
+    core.sdk.model.model_dir_override = str(Path(args.bot) / "model")
     sys.path.insert(1, args.bot)  # after the runtime folder: the bot's files cannot shadow bots.sdk
     pid = os.getpid()
     child = Child(args.bot, pid, protocol_out)

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from .cgroups import CgroupUnavailable, SandboxCgroup, new_cgroup
 from .limits import MB, SandboxLimits
+from .runtime import CHILD_MODULE
 from .seccomp import SeccompUnavailable, filter_fd
 
 BWRAP_CANDIDATES = ("/usr/bin/bwrap", "/usr/local/bin/bwrap", "/bin/bwrap")
@@ -70,7 +71,7 @@ LAUNCHER = 'set -e; while [ "$1" != -- ]; do echo $$ > "$1"; shift; done; shift;
 SHELL = "/bin/sh"
 
 # -I: isolated mode (no PYTHON* variables, no user site, no script folder on sys.path); -B: no .pyc writes.
-BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from bots.sandbox.child import main; main(sys.argv[2:])"
+BOOTSTRAP = f"import sys; sys.path.insert(0, sys.argv[1]); from {CHILD_MODULE} import main; main(sys.argv[2:])"
 
 
 @dataclass(frozen=True)

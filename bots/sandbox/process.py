@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bots.sdk import Candles, Decision, DecisionInvalid
+from core.sdk import Candles, Decision, DecisionInvalid
 
 from . import wire
 from .cgroups import CgroupUnavailable
@@ -111,7 +111,7 @@ class SandboxedBot:
 
     ``code_path`` is the bot's code folder (``bot.py`` inside, or a package with ``entrypoint`` like
     ``"mybot.strategy:MyBot"``) or a single ``.py`` file; ``model_path`` an optional model file the bot finds
-    at ``/bot/model/<name>`` (``bots.sdk.model.model_path()``). Both are copied when the first process
+    at ``/bot/model/<name>`` (``core.sdk.model.model_path()``). Both are copied when the first process
     starts, so later changes on disk are not seen.
 
     Fails closed: when the sandbox is not usable here (``sandbox_check()``: bubblewrap, setpriv, prlimit, the
@@ -202,7 +202,7 @@ class SandboxedBot:
         """A backtest of this bot, computed on the host; returns ``BacktestResult.to_json()``.
 
         The sandbox only answers decisions: the host simulates the fills and computes the trades, the equity curve
-        and the statistics with ``bots.backtest.simulate``, as for a built-in bot. A ``VectorBot`` populates the
+        and the statistics with ``core.backtest.simulate``, as for a built-in bot. A ``VectorBot`` populates the
         whole series at once in the warm process, and the rows the simulation acted on plus a random sample of the
         others are recomputed in a fresh process streamed only the candles up to each row (a difference raises
         ``SandboxLookahead``); a per-candle bot (or ``vectorized=False``) is streamed candle by candle to a fresh

@@ -1,7 +1,7 @@
 """Backtests and lookahead checks of a sandboxed bot, computed on the host from the decisions the sandbox answers.
 
 The sandbox never produces a number the platform shows: its process only answers decisions (action, size, reason,
-indicators). Fills, trades, the equity curve and every statistic come from ``bots.backtest.simulate`` running here,
+indicators). Fills, trades, the equity curve and every statistic come from ``core.backtest.simulate`` running here,
 so a bot that answers a forged result has nothing to put it in.
 
 The bot must also decide on the past only, and in one process it could reach a later candle in many ways (a view's
@@ -28,9 +28,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from bots.backtest import simulate
-from bots.sdk import Action, Candles, Decision, LookaheadResult
-from bots.sdk.lookahead import decision_difference
+from core.backtest import simulate
+from core.sdk import Action, Candles, Decision, LookaheadResult
+from core.sdk.lookahead import decision_difference
 
 from .channel import Channel
 from .errors import SandboxLookahead, SandboxProtocolError, SandboxTimeout

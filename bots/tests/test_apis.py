@@ -197,10 +197,10 @@ def test_it_shows_a_bots_backtest_and_daily_results(client):
 
     from django.conf import settings
 
-    from bots.backtest import run_backtest
-    from bots.builtin.sma_crossover import SmaCrossover
     from bots.sdk import Candles
     from bots.tests.factories import BotPerformanceFactory
+    from core.backtest import run_backtest
+    from core.builtin.sma_crossover import SmaCrossover
     from marketplace.tests.pages import builtin_bot
 
     cache.clear()

@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from bots.builtin import BUILTIN_BOTS
+from core.builtin import BUILTIN_BOTS
 
 CANDLES = "data/candles/binance/BTC_USDT-1h.csv"
 

@@ -12,10 +12,10 @@ from bots.backtests import services
 from bots.backtests.exceptions import BacktestRunInvalid, BacktestRunLimit
 from bots.backtests.markets import backtest_markets
 from bots.backtests.services import backtest_run_create, backtest_run_execute, backtest_runs_fail_stale
-from bots.builtin.sma_crossover import SmaCrossover
 from bots.forms import BacktestRunForm
 from bots.models import BacktestRun, BotVersion
 from bots.tests.factories import ApprovedBotFactory, BotVersionFactory
+from core.builtin.sma_crossover import SmaCrossover
 
 R = BacktestRun.Status
 

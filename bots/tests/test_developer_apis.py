@@ -16,13 +16,13 @@ from accounts.models import AuditLog
 from accounts.services import user_api_key_create
 from accounts.tests.factories import DeveloperFactory
 from bots import uploads
-from bots.builtin.sma_crossover import SmaCrossover
 from bots.models import Bot, BotVersion
 from bots.tasks import validate_bot_version
 from bots.tests.factories import BotFactory, BotVersionFactory, PaidBotFactory
+from core.builtin.sma_crossover import SmaCrossover
 from subscriptions.tests.factories import SubscriptionFactory
 
-SMA_SOURCE = (Path(__file__).resolve().parents[1] / "builtin" / "sma_crossover.py").read_bytes()
+SMA_SOURCE = (Path(__file__).resolve().parents[2] / "core" / "builtin" / "sma_crossover.py").read_bytes()
 BOTS = reverse("api:developer-bot-list")
 
 

@@ -10,13 +10,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.tests.factories import DeveloperFactory
-from bots.builtin.sma_crossover import SmaCrossover
 from bots.models import Bot, BotVersion
 from bots.tests.factories import BotFactory, BotVersionFactory, PaidBotFactory
+from core.builtin.sma_crossover import SmaCrossover
 from subscriptions.models import Subscription
 from subscriptions.tests.factories import SubscriptionFactory
 
-SMA_SOURCE = (Path(__file__).resolve().parents[1] / "builtin" / "sma_crossover.py").read_bytes()
+SMA_SOURCE = (Path(__file__).resolve().parents[2] / "core" / "builtin" / "sma_crossover.py").read_bytes()
 DASHBOARD = reverse("developer:dashboard")
 NEW_BOT = reverse("developer:bot_new")
 

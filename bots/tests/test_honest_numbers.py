@@ -11,12 +11,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from bots.backtest import run_backtest
 from bots.backtests.services import backtest_run_create, backtest_run_execute
 from bots.models import BacktestRun, Bot, BotVersion
 from bots.sdk import Candles
 from bots.services import bot_create
 from bots.validation import BACKTEST_CANDLES, CANDLES_DIR
+from core.backtest import run_backtest
 
 pytestmark = pytest.mark.usefixtures("needs_sandbox")
 

@@ -15,15 +15,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from storages.backends.s3 import S3Storage
 
-from bots.builtin.sma_crossover import SmaCrossover
 from bots.exceptions import UploadRejected
 from bots.models import Bot
 from bots.services import bot_create
 from bots.uploads import upload_materialize
+from core.builtin.sma_crossover import SmaCrossover
 
 moto_server = pytest.importorskip("moto.server", reason="moto[server] is missing (pip install -r requirements-dev.txt)")
 
-SMA_SOURCE = (Path(__file__).resolve().parents[1] / "builtin" / "sma_crossover.py").read_bytes()
+SMA_SOURCE = (Path(__file__).resolve().parents[2] / "core" / "builtin" / "sma_crossover.py").read_bytes()
 REGION = "us-east-1"
 ACCESS_KEY_ID = "testing-access-key"
 SECRET_ACCESS_KEY = "testing-secret-key"

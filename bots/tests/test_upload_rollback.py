@@ -8,10 +8,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from bots import services
-from bots.builtin.sma_crossover import SmaCrossover
 from bots.models import Bot, BotVersion
 from bots.services import bot_create, bot_version_upload
 from bots.tests.factories import BotFactory
+from core.builtin.sma_crossover import SmaCrossover
 
 pytestmark = pytest.mark.django_db(transaction=True)  # real commits and rollbacks, no test-wide transaction
 

@@ -11,11 +11,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import AuditLog
 from bots import uploads
-from bots.builtin.sma_crossover import SmaCrossover
 from bots.exceptions import BotConfigInvalid, NotBotDeveloper, UploadRejected
 from bots.models import Bot, BotVersion
 from bots.services import bot_create, bot_version_upload
 from bots.tests.factories import BotFactory
+from core.builtin.sma_crossover import SmaCrossover
 
 SCHEMA = SmaCrossover.config_schema
 BOT_PY = b"from bots.sdk import Bot\n"

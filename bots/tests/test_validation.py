@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from bots.builtin.sma_crossover import SmaCrossover
 from bots.models import Bot, BotVersion
 from bots.services import bot_create
 from bots.validation import LLM_REFUSAL, bot_version_validate
+from core.builtin.sma_crossover import SmaCrossover
 
-SMA_SOURCE = (Path(__file__).resolve().parents[1] / "builtin" / "sma_crossover.py").read_bytes()
+SMA_SOURCE = (Path(__file__).resolve().parents[2] / "core" / "builtin" / "sma_crossover.py").read_bytes()
 
 PEEKING_SOURCE = b"""
 import numpy as np

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "trading",
     "partners",
+    "marketplace",  # the project: its management commands (load_demo, demo_logins)
 ]
 
 MIDDLEWARE = [
@@ -238,12 +239,14 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery" / "queue"
     # kombu's file-system transport expects its folders to exist, in the web process and the worker alike.
-    for _folder in (_queue_dir, VAR_DIR / "celery" / "processed"):
+    for _folder in (_queue_dir, VAR_DIR / "celery" / "processed", VAR_DIR / "celery" / "control"):
         _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        # Its exchange tables too (kombu's default is ./control, in whatever folder the process started in).
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
@@ -268,26 +271,26 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Bot Marketplace <nor
 REST_FRAMEWORK = {
     # The API key first: a script sends it; the browser's session still works for the docs page.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "marketplace.api.authentication.ApiKeyAuthentication",
+        "accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     # JSON bodies through the one bounded reader (depth, lone surrogates, NaN: a 400, never a 500).
     "DEFAULT_PARSER_CLASSES": [
-        "marketplace.api.parsers.BoundedJSONParser",
+        "common.api.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # DRF's defaults, with its HTML pages under the Content-Security-Policy (see marketplace.api.renderers).
+    # DRF's defaults, with its HTML pages under the Content-Security-Policy (see common.api.renderers).
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "marketplace.api.renderers.BrowsableAPIRenderer",
+        "common.api.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PAGINATION_CLASS": "marketplace.api.pagination.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "common.api.pagination.StandardPagination",
     "PAGE_SIZE": 20,
     "COERCE_DECIMAL_TO_STRING": True,
-    "EXCEPTION_HANDLER": "marketplace.api.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "common.api.exceptions.api_exception_handler",
     # Per user (so per API key: a user has one) when authenticated, per client IP otherwise; counted in the
     # shared cache, so every web process sees the same budget.
     "DEFAULT_THROTTLE_CLASSES": [

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from bots.builtin import BUILTIN_BOTS
 from bots.models import Bot, BotVersion
 from bots.tests.factories import ApprovedBotFactory, BotVersionFactory
+from core.builtin import BUILTIN_BOTS
 from subscriptions.tests.factories import SubscriptionFactory
 
 # Inside the shipped candles (data/candles/binance/BTC_USDT-1h.csv: 2021-02 .. 2021-06-10).

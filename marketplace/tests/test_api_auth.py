@@ -14,7 +14,7 @@ from accounts.models import User
 from accounts.services import user_api_key_create, user_api_key_revoke
 from bots.exceptions import BotConfigInvalid, UploadRejected
 from bots.sdk import ConfigError
-from marketplace.api.exceptions import api_exception_handler
+from common.api.exceptions import api_exception_handler
 from subscriptions.exceptions import SubscriptionInvalid
 
 

@@ -31,8 +31,8 @@ from django.utils import timezone
 
 from accounts.services import credential_create, user_api_key_create
 from accounts.tests.factories import DeveloperFactory, StaffFactory, UserFactory
-from bots.builtin.sma_crossover import SmaCrossover
 from bots.services import review_create_or_update
+from core.builtin.sma_crossover import SmaCrossover
 from marketplace.tests.pages import builtin_bot, paper_subscription
 from partners.principals import encode
 from partners.services import principal_credential_store, principal_subscription_create, registration_create
@@ -158,7 +158,7 @@ def _new_version_body(world: World) -> dict:
 
 
 def _sma_source() -> bytes:
-    import bots.builtin.sma_crossover as module
+    import core.builtin.sma_crossover as module
 
     with open(module.__file__, "rb") as source:
         return source.read()

@@ -11,15 +11,15 @@ from django.core.cache import cache
 from accounts.models import AuditLog, ExchangeCredential
 from accounts.tests.factories import ExchangeCredentialFactory
 from bots.models import Bot
+from core import timeframes
 from marketplace.tests.pages import builtin_bot
 from subscriptions.exceptions import SubscriptionInvalid
 from subscriptions.models import Subscription
 from subscriptions.selectors import market_pairs, market_timeframes
 from subscriptions.services import subscription_cancel, subscription_create, subscription_update_config
 from subscriptions.tests.factories import SubscriptionFactory
-from trading import timeframes
-from trading.testing.fake_exchange import FakeBinance
-from trading.testing.fake_exchange.markets import MarketSpec, default_markets
+from testsupport.fake_exchange import FakeBinance
+from testsupport.fake_exchange.markets import MarketSpec, default_markets
 
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -22,11 +22,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from accounts.networks import network_problem
-from bots.sdk import Action, ConfigError, Decision
-from bots.selectors import bot_version_for_run
-from subscriptions.models import Subscription
-from trading import clock, timeframes
-from trading.bot_runtime import (
+from bots.runtime import (
     BotAnswer,
     BotRequest,
     BotUnavailable,
@@ -34,7 +30,13 @@ from trading.bot_runtime import (
     required_candles,
     validate_bot_config,
 )
-from trading.config_schemas import validate_trading_configs
+from bots.selectors import bot_version_for_run
+from core import timeframes
+from core.config_schemas import validate_trading_configs
+from core.fill_model import to_decimal
+from core.sdk import Action, ConfigError, Decision
+from subscriptions.models import Subscription
+from trading import clock
 from trading.engine import health, records
 from trading.engine.live import live_run
 from trading.engine.paper import paper_run
@@ -49,7 +51,6 @@ from trading.exceptions import (
     TradingError,
 )
 from trading.exchanges.ccxt_adapter import TransientExchangeError
-from trading.fill_model import to_decimal
 from trading.market_data import CandleWindow, closed_candles
 from trading.models import PerformanceLog
 

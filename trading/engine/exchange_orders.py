@@ -10,16 +10,16 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from bots.backtest.settings import MARKET, RiskSettings
-from bots.sdk import Decision
+from core import timeframes
+from core.backtest.settings import MARKET, RiskSettings
+from core.fill_model import ExitReason, quantize_down, stop_loss_price, take_profit_price
+from core.sdk import Decision
 from subscriptions.models import Subscription
-from trading import timeframes
 from trading.engine import records
 from trading.engine.orders import client_order_id
 from trading.exceptions import OrderOutcomeUnknown, OrderRejected
 from trading.exchanges.base import MarketRules, OrderResult
 from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
-from trading.fill_model import ExitReason, quantize_down, stop_loss_price, take_profit_price
 from trading.models import Order, Trade
 
 LOOKUP_ATTEMPTS = 4

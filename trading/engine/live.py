@@ -20,11 +20,18 @@ from django.db.models import Q
 
 from accounts.models import ExchangeCredential
 from accounts.services import credential_reveal
-from bots.backtest.account import SimulatedAccount
-from bots.backtest.settings import LIMIT, MARKET, ExecutionSettings, RiskSettings
-from bots.sdk import Action, Decision
+from core import timeframes
+from core.backtest.account import SimulatedAccount
+from core.backtest.settings import LIMIT, MARKET, ExecutionSettings, RiskSettings
+from core.fill_model import (
+    ExitReason,
+    exit_trigger,
+    limit_price,
+    quantize_down,
+    to_decimal,
+)
+from core.sdk import Action, Decision
 from subscriptions.models import Subscription
-from trading import timeframes
 from trading.engine import protection, records
 from trading.engine.exchange_orders import (
     LiveOutcome,
@@ -40,13 +47,6 @@ from trading.engine.health import connections_reset
 from trading.exceptions import ConfigurationRefused, CredentialInvalid, ExchangeNotSupported, RunInProgress
 from trading.exchanges.base import MarketRules
 from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
-from trading.fill_model import (
-    ExitReason,
-    exit_trigger,
-    limit_price,
-    quantize_down,
-    to_decimal,
-)
 from trading.market_data import CandleWindow
 from trading.models import Order, PerformanceLog, Trade
 
@@ -417,7 +417,7 @@ def _sell_amount(adapter: CcxtAdapter, rules: MarketRules, wanted: Decimal) -> D
 
 
 def _position_of(trade: Trade):
-    from bots.backtest.account import Position
+    from core.backtest.account import Position
 
     return Position(
         quantity=trade.quantity,

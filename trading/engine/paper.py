@@ -8,7 +8,7 @@ Within a run for the candle that closed at `close_at`, events happen in the back
 3. the bot's decision on that candle, if it would act, becomes an order that fills at the next candle's open
    (now, when the in-progress candle's open is known; otherwise at the next run, step 1).
 The account state is kept exactly (`PaperAccount.exact_state`), so the same candles and config give the same
-trades as `bots.backtest.run_backtest`.
+trades as `core.backtest.run_backtest`.
 """
 
 from dataclasses import dataclass, field
@@ -16,14 +16,14 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from bots.backtest.account import EXPIRED, RESTING, Position, RestingOrder, SimulatedAccount
-from bots.backtest.settings import LIMIT, ExecutionSettings, RiskSettings
-from bots.sdk import Action, Decision
+from core import timeframes
+from core.backtest.account import EXPIRED, RESTING, Position, RestingOrder, SimulatedAccount
+from core.backtest.settings import LIMIT, ExecutionSettings, RiskSettings
+from core.fill_model import ExitReason, exit_trigger, fee, to_decimal
+from core.sdk import Action, Decision
 from subscriptions.models import Subscription
-from trading import timeframes
 from trading.engine import records
 from trading.engine.orders import client_order_id
-from trading.fill_model import ExitReason, exit_trigger, fee, to_decimal
 from trading.market_data import CandleWindow
 from trading.models import Order, PaperAccount, PerformanceLog, Trade
 

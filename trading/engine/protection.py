@@ -20,14 +20,14 @@ from decimal import ROUND_UP, Decimal
 
 from django.db import transaction
 
-from bots.backtest.settings import LIMIT, MARKET, RiskSettings
+from core.backtest.settings import LIMIT, MARKET, RiskSettings
+from core.fill_model import quantize_down
 from subscriptions.models import Subscription
 from trading.engine import exchange_orders
 from trading.engine.orders import ORDER_LIST, PROTECTIVE_ORDERS, STOP_LOSS_LEG, TAKE_PROFIT_LEG, client_order_id
 from trading.exceptions import OrderOutcomeUnknown, OrderRejected
 from trading.exchanges.base import MarketRules
 from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
-from trading.fill_model import quantize_down
 from trading.models import Order, Trade
 
 STOP = "stop"

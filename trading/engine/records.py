@@ -6,13 +6,13 @@ from decimal import Decimal
 
 from django.db.models import F
 
-from bots.sdk.decision import MAX_INDICATORS, MAX_REASON_CHARS
+from core.fill_model import realized_pnl
+from core.sdk.decision import MAX_INDICATORS, MAX_REASON_CHARS
 from subscriptions.models import Subscription
-from trading.fill_model import realized_pnl
 from trading.models import PerformanceLog, Side, Trade
 
 PERCENT_PLACES = Decimal("0.0001")
-# One decision log row's signal_data, as JSON: a decision is bounded already (bots.sdk.decision: 500 characters of
+# One decision log row's signal_data, as JSON: a decision is bounded already (core.sdk.decision: 500 characters of
 # reason, 50 indicators); this is the last line, so that no caller can store a bot's output unbounded on every run.
 MAX_SIGNAL_DATA_BYTES = 16 * 1024
 MAX_NOTES = 10

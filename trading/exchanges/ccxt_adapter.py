@@ -18,12 +18,12 @@ import ccxt
 
 from accounts.models import Exchange
 from accounts.services import ClearCredentials
+from core.fill_model import to_decimal
 from trading import ratelimit
 from trading.engine.orders import CLIENT_ORDER_ID_PARAM, LOOKUP_PARAM, PROTECTIVE_ORDERS
 from trading.exceptions import CredentialInvalid, OrderOutcomeUnknown, OrderRejected, TradingError
 from trading.exchanges.base import MarketRules, OrderResult
 from trading.exchanges.ccxt_factory import make_exchange
-from trading.fill_model import to_decimal
 
 AUTH_ERRORS = (ccxt.AuthenticationError, ccxt.PermissionDenied, ccxt.AccountSuspended)
 REJECTIONS = (ccxt.InsufficientFunds, ccxt.InvalidOrder, ccxt.BadRequest, ccxt.BadSymbol, ccxt.OperationRejected)
@@ -104,10 +104,6 @@ class CcxtAdapter:
         return bool(restrictions.get("enableWithdrawals"))
 
     # --- orders -----------------------------------------------------------------------------------------------
-
-    def create_market_order(self, symbol: str, side: str, amount: Decimal, client_order_id: str) -> OrderResult:
-        """Send a market order under our client id. Raises OrderOutcomeUnknown when it may or may not exist."""
-        return self.create_order(symbol, "market", side, amount, None, client_order_id)
 
     def create_order(
         self, symbol: str, order_type: str, side: str, amount: Decimal, price: Decimal | None, client_order_id: str

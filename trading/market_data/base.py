@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from bots.sdk import Candles
+from core.sdk import Candles
 
 # One row: [open time in epoch ms, open, high, low, close, volume].
 Row = list

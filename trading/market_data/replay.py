@@ -10,7 +10,7 @@ import csv
 from functools import lru_cache
 from pathlib import Path
 
-from trading import timeframes
+from core import timeframes
 from trading.exceptions import MarketDataUnavailable
 from trading.market_data.base import MarketDataSource, Row
 

@@ -8,10 +8,10 @@ from functools import lru_cache
 from django.conf import settings
 from django.core.cache import cache
 
-from bots.sdk import Candles
-from trading import timeframes
+from core import timeframes
+from core.fill_model import to_decimal
+from core.sdk import Candles
 from trading.exceptions import MarketDataUnavailable, StaleMarketData
-from trading.fill_model import to_decimal
 from trading.market_data.base import CandleWindow, MarketDataSource
 
 # Windows are fetched in multiples of this, so subscriptions whose bots need 50 or 300 candles share one fetch.

@@ -1,7 +1,7 @@
 """Database-level rules of the seed that Django does not create: ON DELETE CASCADE and the analytics views."""
 from django.db import migrations
 
-from marketplace.migration_ops import CascadeOnDelete, MySQLOnly
+from common.migration_ops import CascadeOnDelete, MySQLOnly
 
 # The seed's views, verbatim (../shared/seed/database-schema.md, "Analytics Views"). Created on MySQL/MariaDB only:
 # SQLite rebuilds a table to alter it, and a view that names the table makes every later migration fail there.

@@ -8,9 +8,9 @@ import pytest
 from accounts.services import credential_create
 from bots.tests.factories import ApprovedBotFactory, BotVersionFactory
 from subscriptions.tests.factories import SubscriptionFactory
+from testsupport.fake_exchange import PROJECT_CANDLE_DIR, FakeBinance, FakeBybit
 from trading.engine.batch import run_batch
 from trading.scheduler import claim_due
-from trading.testing.fake_exchange import PROJECT_CANDLE_DIR, FakeBinance, FakeBybit
 
 START = datetime(2021, 5, 1, 0, 0, 30, tzinfo=UTC)
 STRATEGY = {"fast": 5, "slow": 20}

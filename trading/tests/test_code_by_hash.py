@@ -6,12 +6,12 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from bots import runtime as bot_runtime
 from bots.models import Bot
 from bots.tests.factories import ApprovedBotFactory, BotVersionFactory
 from bots.uploads import stored_digest
 from subscriptions.models import Subscription
 from subscriptions.tests.factories import SubscriptionFactory
-from trading import bot_runtime
 from trading.models import PerformanceLog
 from trading.tests.conftest import START, run_tick
 

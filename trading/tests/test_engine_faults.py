@@ -67,7 +67,7 @@ def test_it_logs_a_decision_once_when_two_workers_run_the_same_batch(
 
 
 def test_it_clears_an_unknown_outcome_once_the_order_is_found_filled(alice, sma_bot, fake_binance, alice_key):
-    from trading.testing.fake_exchange import make_binance_client
+    from testsupport.fake_exchange import make_binance_client
 
     subscription = make_testnet_subscription(alice, sma_bot)
     run_tick(START, fake_binance)
@@ -185,8 +185,8 @@ def fake_binance_min_100(settings):
     10,000 USDT position left over is below it."""
     from dataclasses import replace
 
-    from trading.testing.fake_exchange import FakeBinance
-    from trading.testing.fake_exchange.markets import default_markets
+    from testsupport.fake_exchange import FakeBinance
+    from testsupport.fake_exchange.markets import default_markets
 
     markets = [replace(spec, min_notional=Decimal("100")) for spec in default_markets()]
     with FakeBinance.start(markets=markets) as fake:

@@ -163,7 +163,7 @@ def test_it_refuses_mainnet_without_a_validated_key(alice, sma_bot, fake_binance
 
 def test_it_settles_orders_left_behind_by_a_killed_worker(alice, sma_bot, fake_binance, alice_key):
     """Crash after sending (the exchange has it) and crash before sending (it does not): reconcile both."""
-    from trading.testing.fake_exchange import make_binance_client
+    from testsupport.fake_exchange import make_binance_client
 
     subscription = make_testnet_subscription(alice, sma_bot)
     _run_hours(fake_binance, 1)

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
-from bots.backtest import run_backtest
 from bots.sdk import Candles
 from bots.tests.factories import ApprovedBotFactory, BotVersionFactory
+from core.backtest import run_backtest
 from subscriptions.tests.factories import SubscriptionFactory
 from trading.engine.batch import run_batch
 from trading.models import Order, PerformanceLog, Trade

@@ -7,12 +7,12 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from bots import runtime as bot_runtime
 from bots.sandbox import command, process
 from bots.sandbox.command import SandboxCheck
 from bots.tests.factories import ApprovedBotFactory, BotVersionFactory
 from subscriptions.models import Subscription
 from subscriptions.tests.factories import SubscriptionFactory
-from trading import bot_runtime
 from trading.models import PerformanceLog
 from trading.tests.conftest import START, run_tick
 
@@ -66,7 +66,7 @@ def test_uploaded_bots_do_not_run_and_say_why_while_built_in_bots_run(alice, no_
     builtin = SubscriptionFactory(user=alice, bot=sma_bot, is_paper=True, strategy_config={"fast": 5, "slow": 20},
                                   execution_config={}, risk_config={}, started_at=START - timedelta(hours=1))
 
-    with caplog.at_level(logging.ERROR, logger="trading.bot_runtime"):
+    with caplog.at_level(logging.ERROR, logger="bots.runtime"):
         reports = run_tick(START)
         run_tick(START + timedelta(hours=1))
 
@@ -87,8 +87,8 @@ def test_uploaded_bots_do_not_run_and_say_why_while_built_in_bots_run(alice, no_
 
 
 def test_decide_many_for_uploaded_code_answers_every_subscription_with_the_reason(alice, no_sandbox):
+    from bots.runtime import BotRequest, decide_many
     from bots.sdk import Candles
-    from trading.bot_runtime import BotRequest, decide_many
 
     version = uploaded_bot(OUTSIDE, no_sandbox / "ran").versions.get()
     candles = Candles.from_rows([[0, 1, 1, 1, 1, 1], [3_600_000, 1, 1, 1, 1, 1]])

@@ -23,7 +23,7 @@ from trading.tests.conftest import START, run_tick
 pytestmark = pytest.mark.usefixtures("needs_sandbox")
 
 ROOT = Path(__file__).resolve().parents[2]
-SMA_SOURCE = (ROOT / "bots/builtin/sma_crossover.py").read_text()
+SMA_SOURCE = (ROOT / "core/builtin/sma_crossover.py").read_text()
 
 # Writes one forged line on the child's answer pipe, for the decide request in progress, and dies before the child
 # can answer: the host reads exactly the forged line. Found without any knowledge of the child's code: the request

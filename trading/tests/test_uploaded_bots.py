@@ -13,7 +13,7 @@ from trading.models import PerformanceLog
 from trading.tests.conftest import START, run_tick
 
 ROOT = Path(__file__).resolve().parents[2]
-SMA_SOURCE = (ROOT / "bots/builtin/sma_crossover.py").read_text()
+SMA_SOURCE = (ROOT / "core/builtin/sma_crossover.py").read_text()
 BROKEN_SOURCE = """
 from bots.sdk import Bot
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from bots.backtest import InsufficientCandles, run_backtest
-from bots.builtin import BUILTIN_BOTS
-from bots.sdk import Candles, ConfigError
+from core.backtest import InsufficientCandles, run_backtest
+from core.builtin import BUILTIN_BOTS
+from core.sdk import Candles, ConfigError
 
 
 def _decimal(name: str, text: str) -> Decimal:

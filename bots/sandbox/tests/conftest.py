@@ -76,7 +76,7 @@ def sma_bot(tmp_path):
     """The built-in SMA crossover's source file, uploaded as if it were a developer's bot.py."""
     folder = tmp_path / "sma"
     folder.mkdir()
-    (folder / "bot.py").write_text((ROOT / "bots" / "builtin" / "sma_crossover.py").read_text())
+    (folder / "bot.py").write_text((ROOT / "core" / "builtin" / "sma_crossover.py").read_text())
     return folder
 
 

@@ -74,7 +74,7 @@ def test_it_hides_the_project_its_settings_and_its_database(pool, probe_bot, can
     assert set(root_listing) <= {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "root", "sandbox", "bot",
                                  "tmp", "proc", "dev"}
     assert ROOT.parts[1] not in root_listing
-    assert seen.pop("/sandbox/lib/bots") == ["__init__.py", "sandbox", "sdk"]
+    assert seen.pop("/sandbox/lib/bots") == ["__init__.py", "sdk"]
     assert seen and all(result == "FileNotFoundError" for result in seen.values()), seen
     still_serves()
 

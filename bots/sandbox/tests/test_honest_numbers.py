@@ -11,9 +11,9 @@ import types
 import numpy as np
 import pytest
 
-from bots.backtest import run_backtest
 from bots.sandbox import SandboxedBot, SandboxLookahead, SandboxProtocolError
 from bots.sdk import check_lookahead
+from core.backtest import run_backtest
 
 from .conftest import TEST_LIMITS
 
@@ -342,7 +342,7 @@ class Prober(Bot):
     def decide(self, candles):
         import importlib
         found = []
-        for name in ("bots.backtest", "trading.fill_model", "bots.backtest.stats"):
+        for name in ("core.backtest", "core.fill_model", "core.backtest.stats"):
             try:
                 importlib.import_module(name)
                 found.append(name)
@@ -356,7 +356,7 @@ class Prober(Bot):
 
 
 def test_a_vector_backtest_equals_the_one_in_process_and_is_verified(sma_bot, candles):
-    from bots.builtin import SmaCrossover
+    from core.builtin import SmaCrossover
 
     with SandboxedBot(sma_bot, limits=TEST_LIMITS) as bot:
         result = bot.backtest(candles, config={"fast": 5, "slow": 20}, timeout_s=TIMEOUT_S)

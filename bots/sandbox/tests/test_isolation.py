@@ -265,7 +265,7 @@ def test_a_daemon_that_escapes_the_childs_reaping_is_killed_with_the_sandbox(poo
     # in a session of its own: the host still finds it in the sandbox's cgroup and kills everything.
     folder = probe_bot("""
         import time
-        sys.modules["bots.sandbox.child"].reap_strays = lambda: None
+        sys.modules["sandbox_child"].reap_strays = lambda: None
         if os.fork() == 0:
             os.setsid()
             if os.fork() == 0:

@@ -3,9 +3,9 @@ channel refuses progress lines it did not ask for (a bot writing into the protoc
 
 import pytest
 
-from bots.backtest import run_backtest
 from bots.sandbox import SandboxedBot, SandboxProtocolError
 from bots.sandbox.tests.conftest import TEST_LIMITS
+from core.backtest import run_backtest
 
 pytestmark = pytest.mark.usefixtures("needs_sandbox")
 

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from bots.backtest import InsufficientCandles, run_backtest
-from bots.builtin import SmaCrossover
 from bots.sandbox import SandboxBotError, SandboxCrashed, SandboxedBot
 from bots.sandbox.command import UID_COUNT, UID_FIRST
 from bots.sdk import Action, ConfigError
+from core.backtest import InsufficientCandles, run_backtest
+from core.builtin import SmaCrossover
 
 from .conftest import TEST_LIMITS, processes_of, wait_until_gone
 

@@ -11,7 +11,7 @@ For each attack, `Arena.run(attack)`:
 3. subscribes a fresh paper subscription to the honest bot (the built-in SMA crossover's source, uploaded like any
    developer's code, validated and approved once per module) and runs the engine, `trading.engine.batch.run_batch`,
    on both for one candle: the hostile subscriptions first, then the honest one, in the worker's own sandbox pool
-   (`trading.bot_runtime`), so the honest bot decides in the same pool right after the attack;
+   (`bots.runtime`), so the honest bot decides in the same pool right after the attack;
 4. records what the host can see: the reports (or the exception, if the batch died), every stored row, the log
    records, the host process table, this process's memory.
 
@@ -52,7 +52,7 @@ from django.test import TestCase, override_settings
 from bots.sandbox import SandboxLimits
 
 ROOT = Path(__file__).resolve().parents[3]
-HONEST_SOURCE = (ROOT / "bots" / "builtin" / "sma_crossover.py").read_text()
+HONEST_SOURCE = (ROOT / "core" / "builtin" / "sma_crossover.py").read_text()
 HONEST_CONFIG = {"fast": 5, "slow": 20}
 # A closed 1h candle inside the shipped BTC/USDT history (2021-01 .. 2021-06).
 RUN_AT = datetime(2021, 5, 10, 12, 0, tzinfo=UTC)
@@ -450,10 +450,10 @@ class Arena:
 
     def start(self, tmp: Path) -> None:
         from accounts.tests.factories import DeveloperFactory, StaffFactory, UserFactory
+        from bots import runtime as bot_runtime
         from bots import validation
         from bots.sandbox import pool as pool_module
         from bots.sandbox import process as process_module
-        from trading import bot_runtime
 
         stack = self._stack
         var = tmp / "var"
@@ -500,7 +500,7 @@ class Arena:
         self.trader = UserFactory(email=f"trader-{self.token}@example.com")
         self.honest_dev = DeveloperFactory(email=f"honest-{self.token}@example.com")
         self.developer_factory = DeveloperFactory
-        from bots.sdk.candles import Candles  # noqa: F401 - imported here so a broken SDK fails the set-up clearly
+        from core.sdk.candles import Candles  # noqa: F401 - imported here so a broken SDK fails the set-up clearly
 
         honest_version = self.upload(self.honest_dev, HONEST_SOURCE, schema=_honest_schema(), default={}, name="Honest")
         assert honest_version.validation_status == "PASSED", honest_version.validation_report
@@ -518,7 +518,7 @@ class Arena:
         self._stack.close()
 
     def _close_pool(self) -> None:
-        from trading import bot_runtime
+        from bots import runtime as bot_runtime
 
         if bot_runtime._pool is not None:
             bot_runtime._pool.close()
@@ -688,7 +688,7 @@ class Arena:
 
     def evict_hostile(self, *, everything: bool = False) -> None:
         """Stop the hostile bots' processes in the worker's pool; the honest one stays warm unless `everything`."""
-        from trading import bot_runtime
+        from bots import runtime as bot_runtime
 
         pool = bot_runtime._sandbox_pool()
         for key in list(pool.keys()):
@@ -734,7 +734,7 @@ class Arena:
 
 
 def _honest_schema() -> dict:
-    from bots.builtin.sma_crossover import SmaCrossover
+    from core.builtin.sma_crossover import SmaCrossover
 
     return SmaCrossover.config_schema
 

@@ -8,8 +8,8 @@ import pytest
 from django.conf import settings
 
 from accounts.tests.factories import PASSWORD, DeveloperFactory, StaffFactory
-from bots.builtin.sma_crossover import SmaCrossover
 from bots.models import Bot, BotVersion
+from core.builtin.sma_crossover import SmaCrossover
 from marketplace.tests.browser.conftest import screenshots_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]

@@ -69,7 +69,7 @@ NUMBER = {field: number for number, field in enumerate(FIELDS, start=1)}
 RUNNABLE = re.compile(r"(?:<script>window\.__xss=|<img src=x onerror=window\.__xss=|<svg onload=window\.__xss=)(\d+)")
 
 
-# Indicator names are at most 64 characters (bots.sdk.decision): their payload is the shortest way to run.
+# Indicator names are at most 64 characters (core.sdk.decision): their payload is the shortest way to run.
 SHORT_FIELDS = {"indicator_name"}
 
 

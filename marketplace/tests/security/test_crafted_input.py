@@ -1,5 +1,5 @@
 """Crafted input is a clear 400/409 and nothing half-stored: JSON nested 100,000 deep, lone surrogates in keys and
-strings, NaN, in API bodies and in JSON typed into forms (bots/json_text.py, marketplace/api/parsers.py); two bots of
+strings, NaN, in API bodies and in JSON typed into forms (common/json_text.py, common/api/parsers.py); two bots of
 one name created at once; the same version uploaded twice at once (bots/services.py).
 
 The concurrency cases run real threads on the configured database (SQLite in-memory by default, MariaDB in CI with
@@ -21,10 +21,10 @@ from django.urls import reverse
 from accounts.models import AuditLog, User
 from accounts.services import user_api_key_create
 from bots import services as bot_services
-from bots.json_text import MAX_JSON_DEPTH, JsonInputError, json_loads_bounded, json_object_parse
 from bots.models import Bot, BotVersion
 from bots.tests.factories import BotFactory
 from bots.tests.test_developer_apis import SMA_SOURCE, stored_files
+from common.json_text import MAX_JSON_DEPTH, JsonInputError, json_loads_bounded, json_object_parse
 from marketplace.tests.pages import builtin_bot, subscribe_post
 from subscriptions.models import Subscription
 
