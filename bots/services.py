@@ -25,6 +25,7 @@ from bots.exceptions import (
 )
 from bots.models import Bot, BotCategory, BotReview, BotVersion
 from bots.uploads import StoredUpload, upload_store, uploads_atomic, version_check
+from common.tasks import enqueue_on_commit
 from core.sdk import ConfigError, validate_config, validate_schema
 from subscriptions.models import Subscription
 
@@ -267,8 +268,6 @@ def _version_create(
 
     The stored files are appended to `stored_files` (from bots.uploads.uploads_atomic), which deletes them if the
     surrounding transaction does not commit."""
-    from bots.tasks import validate_bot_version  # late: the task module imports the validation service
-
     if BotVersion.objects.filter(bot=bot, version=version).exists():
         raise UploadRejected(
             f"Version {version} of this bot exists already; give the new one another number.", field="version"
@@ -309,7 +308,7 @@ def _version_create(
     )
     version_id = bot_version.pk
     # After the commit: a worker must never look for a version row that is not committed yet.
-    transaction.on_commit(lambda: validate_bot_version.delay(version_id))
+    enqueue_on_commit("bots.validate_bot_version", version_id)
     return bot_version
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from bots.models import Bot, BotVersion
 from bots.sandbox import SandboxedBot, SandboxError
 from bots.uploads import upload_materialize
+from common.tasks import enqueue_on_commit
 from core.sdk import Candles, ConfigError, validate_config, validate_schema
 
 logger = logging.getLogger(__name__)
@@ -248,8 +249,6 @@ def bot_versions_requeue_stuck(
     Every change is a compare-and-set on the status, so a worker finishing at the same moment wins or loses
     cleanly. Returns the version ids: `{"requeued": [...], "failed": [...], "reenqueued": [...]}`.
     """
-    from bots.tasks import validate_bot_version  # late: the task module imports this one
-
     now = now or timezone.now()
     bound = now - stuck_after
     outcome: dict[str, list[int]] = {"requeued": [], "failed": [], "reenqueued": []}
@@ -282,7 +281,7 @@ def bot_versions_requeue_stuck(
             if changed:
                 outcome[target].append(version.pk)
                 # After the commit: the worker must read the PENDING row, not the RUNNING one.
-                transaction.on_commit(lambda pk=version.pk: validate_bot_version.delay(pk))
+                enqueue_on_commit("bots.validate_bot_version", version.pk)
     if outcome["failed"] or outcome["requeued"]:
         logger.warning("stuck bot validations: %s", outcome)
     return outcome

@@ -24,6 +24,7 @@ from bots.sandbox import SandboxedBot, SandboxError, SandboxLimits, SandboxLooka
 from bots.selectors import bot_version_for_run
 from bots.track_record import downsample
 from bots.uploads import upload_materialize
+from common.tasks import enqueue_on_commit
 from core.backtest import InsufficientCandles, run_backtest
 from core.config_schemas import validate_trading_configs
 from core.sdk import ConfigError
@@ -101,8 +102,6 @@ def backtest_run_create(
     Raises BacktestRunInvalid (per field; nothing stored) and BacktestRunLimit when the user has
     MAX_ACTIVE_RUNS_PER_USER runs waiting or running.
     """
-    from bots.tasks import run_backtest as run_backtest_task  # late: the task module imports this one
-
     errors: dict[str, list[str]] = {}
     version = bot_version_for_run(bot_id=bot.pk, pinned_version_id=None)
     if version is None:
@@ -158,7 +157,7 @@ def backtest_run_create(
     )
     run_id = run.pk
     # After the commit: a worker must never look for a run that is not committed yet.
-    transaction.on_commit(lambda: run_backtest_task.delay(run_id))
+    enqueue_on_commit("bots.run_backtest", run_id)
     return run
 
 

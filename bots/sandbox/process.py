@@ -29,6 +29,7 @@ from .errors import SandboxError, SandboxProtocolError, SandboxUnavailable
 from .limits import SandboxLimits
 from .runtime import runtime_dir, stage_code
 from .seccomp import SeccompUnavailable
+from .streaming import Budget, sandboxed_backtest, sandboxed_lookahead
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +68,6 @@ class SubscriptionDecision:
         if self.error is not None:
             return {"id": self.id, "error": self.error}
         return {"id": self.id, "decision": self.decision.to_json(), "state": self.state}
-
-
-def candle_rows(candles: Candles | Iterable) -> list[list]:
-    """Candles as JSON rows ``[open_time_ms, open, high, low, close, volume]`` (validated on the host first)."""
-    if not isinstance(candles, Candles):
-        candles = Candles.from_rows(candles)
-    columns = (candles.time, candles.open, candles.high, candles.low, candles.close, candles.volume)
-    return [list(row) for row in zip(*(column.tolist() for column in columns), strict=True)]
 
 
 class _Resources:
@@ -192,7 +185,7 @@ class SandboxedBot:
                 found.append(self._outcome(request["id"], answer))
             return found
 
-        return self._call("decide", {"candles": candle_rows(candles), "subscriptions": sent}, outcomes)
+        return self._call("decide", {"candles": wire.candle_rows(candles), "subscriptions": sent}, outcomes)
 
     def backtest(self, candles: Candles | Iterable, *, config: dict | None = None,
                  starting_balance: Decimal | str = Decimal("10000"), fee_rate: Decimal | str = Decimal("0.001"),
@@ -212,7 +205,6 @@ class SandboxedBot:
         more than a decision). ``progress(done, total)`` is called as the host walks the candles (about a hundred
         times, in the calling thread). Raises ``ConfigError`` and ``InsufficientCandles`` as ``run_backtest`` does.
         """
-        from .streaming import sandboxed_backtest  # late: streaming imports this module
 
         if not isinstance(candles, Candles):
             candles = Candles.from_rows(candles)
@@ -232,7 +224,6 @@ class SandboxedBot:
         None: every row), and the first row that differs fails the check. A per-candle bot passes: its backtests
         are streamed to a process that never holds a later candle. See ``bots.sandbox.streaming``.
         """
-        from .streaming import sandboxed_lookahead  # late: streaming imports this module
 
         if not isinstance(candles, Candles):
             candles = Candles.from_rows(candles)
@@ -312,7 +303,6 @@ class SandboxedBot:
         return self._start()
 
     def _budget(self, timeout_s: float | None):
-        from .streaming import Budget  # late: streaming imports this module
 
         wall_s = self.limits.wall_timeout_s if timeout_s is None else timeout_s
         cpu_s = self.limits.cpu_seconds if timeout_s is None else min(timeout_s, self.limits.process_cpu_seconds)

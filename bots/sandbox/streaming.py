@@ -34,7 +34,7 @@ from core.sdk.lookahead import decision_difference
 
 from .channel import Channel
 from .errors import SandboxLookahead, SandboxProtocolError, SandboxTimeout
-from .process import candle_rows
+from .wire import candle_rows
 
 if TYPE_CHECKING:
     from .process import SandboxedBot

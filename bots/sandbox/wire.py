@@ -20,9 +20,12 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+
+from core.sdk import Candles
 
 from .errors import SandboxProtocolError
 
@@ -294,3 +297,11 @@ def _depth(value: Any, level: int = 1) -> int:
 
 def _names(keys: set) -> str:
     return ", ".join(sorted(str(key)[:40] for key in keys))[:200]
+
+
+def candle_rows(candles: Candles | Iterable) -> list[list]:
+    """Candles as JSON rows ``[open_time_ms, open, high, low, close, volume]`` (validated on the host first)."""
+    if not isinstance(candles, Candles):
+        candles = Candles.from_rows(candles)
+    columns = (candles.time, candles.open, candles.high, candles.low, candles.close, candles.volume)
+    return [list(row) for row in zip(*(column.tolist() for column in columns), strict=True)]

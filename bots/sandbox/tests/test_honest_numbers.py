@@ -260,7 +260,7 @@ FORGED = {"stats": {"roi": 8.87, "win_rate": 1.0, "max_drawdown": "0", "trades":
 def test_a_bot_answering_a_forged_result_gets_no_numbers(write_bot, series):
     # It replaces the child's answers with a forged backtest result, as the old protocol would have returned it.
     text = f"""
-from bots.sandbox import child
+import sandbox_child as child
 from bots.sdk import Bot, Decision
 
 FORGED = {FORGED!r}
@@ -283,7 +283,7 @@ def test_a_forged_result_riding_on_its_decisions_is_refused(write_bot, series):
     # HOLD decisions that also carry a forged result: the host's strict reader refuses a decision with keys it does
     # not know (bots.sdk.Decision.from_json), so the backtest has no result at all, forged or not.
     text = f"""
-from bots.sandbox import child
+import sandbox_child as child
 from bots.sdk import Bot, Decision
 
 FORGED = {FORGED!r}
@@ -415,7 +415,7 @@ def test_a_forged_populate_answer_is_refused(forgery, write_bot, series):
     text = f"""
 import numpy as np
 
-from bots.sandbox import child
+import sandbox_child as child
 from bots.sdk import Signals, VectorBot
 
 original = child.Child.op_populate
@@ -445,7 +445,7 @@ def test_rows_the_warm_process_changes_after_the_sample_is_drawn_fail_the_check(
     text = """
 import numpy as np
 
-from bots.sandbox import child
+import sandbox_child as child
 from bots.sdk import Signals, VectorBot
 
 original = child.Child.op_rows

@@ -220,7 +220,7 @@ def test_it_keeps_djangos_own_html_help_texts(client, db):
 # --- Nothing turns escaping off (so a new page cannot print user text raw by accident) ------------------------------
 
 ROOT = Path(__file__).resolve().parents[3]
-APPS = ("accounts", "bots", "subscriptions", "trading", "partners", "marketplace")
+APPS = ("core", "common", "accounts", "bots", "subscriptions", "trading", "partners", "marketplace")
 UNESCAPING_TEMPLATE = re.compile(r"\|\s*safe(seq)?\b|{%\s*autoescape\s+off")
 # mark_safe/SafeString mark a string as HTML; format_html with an f-string (or a %/format() result) interpolates
 # before escaping; a filter declared is_safe or without autoescape handling could pass user text through.
