@@ -16,7 +16,8 @@ from rest_framework import serializers
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="DRF's error code: invalid, not_authenticated, not_found, throttled, ...")
     message = serializers.CharField(help_text="Safe to show a user.")
-    fields = serializers.DictField(
+    # DRF's metaclass moves declared fields into _declared_fields, so this does not replace Serializer.fields.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Messages per field (nested fields joined with dots); empty when no field is to blame.",
     )
