@@ -51,7 +51,7 @@ attacks: venv
 lint: venv
 	$(BIN)/ruff check .
 
-# mypy over the paths in pyproject.toml's [tool.mypy]: the core strictly, common and the engine checked.
+# mypy over the paths in pyproject.toml's [tool.mypy]: core and common fully annotated, the engine's bodies checked.
 typecheck: venv
 	$(BIN)/mypy
 
