@@ -7,7 +7,7 @@ PORT ?= 8000
 # The MySQL driver compiles against client headers, so it is installed only when MySQL is configured.
 USES_MYSQL := $(shell (printenv DATABASE_URL; grep -s '^DATABASE_URL=' .env) | grep -q '^\(DATABASE_URL=\)\?mysql' && echo yes)
 
-.PHONY: run test attacks lint bench api-fuzz migrate demo worker clean
+.PHONY: run test attacks lint typecheck bench api-fuzz migrate demo worker clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt requirements-mysql.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ attacks: venv
 
 lint: venv
 	$(BIN)/ruff check .
+
+# mypy over the paths in pyproject.toml's [tool.mypy]: core and common fully annotated, the engine's bodies checked.
+typecheck: venv
+	$(BIN)/mypy
 
 # Wall-clock costs of the hot paths (backtests, scheduler ticks, sandboxed decisions); see scripts/bench.py.
 bench: venv

@@ -14,7 +14,7 @@ json.loads alone is not enough for text a stranger wrote:
 import json
 import math
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 from django import forms
 from django.forms.fields import InvalidJSONInput, JSONString
@@ -48,7 +48,7 @@ def _check(value: Any) -> None:
                 stack.extend((child, depth + 1) for child in item)
 
 
-def _no_constant(name: str):
+def _no_constant(name: str) -> NoReturn:
     raise JsonInputError(f"Not valid JSON: {name} is not a JSON number.")
 
 
@@ -97,7 +97,7 @@ class BoundedJSONFormField(forms.JSONField):
     """Django's forms.JSONField reading its text with json_loads_bounded: too deep, a lone surrogate or NaN is the
     field's error, not a 500 (Django's own catches JSONDecodeError only, and re-parses the text to redisplay it)."""
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> Any:
         if self.disabled:
             return value
         if value in self.empty_values:
@@ -110,7 +110,7 @@ class BoundedJSONFormField(forms.JSONField):
             raise forms.ValidationError(str(error), code="invalid") from None
         return JSONString(converted) if isinstance(converted, str) else converted
 
-    def bound_data(self, data, initial):
+    def bound_data(self, data: Any, initial: Any) -> Any:
         if self.disabled:
             return initial
         if data is None:

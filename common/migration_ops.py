@@ -9,9 +9,11 @@
 """
 
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import ProjectState, StateApps
 
 
-def _mysql_foreign_key_name(schema_editor, table: str, column: str) -> str:
+def _mysql_foreign_key_name(schema_editor: BaseDatabaseSchemaEditor, table: str, column: str) -> str:
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
             """SELECT constraint_name FROM information_schema.key_column_usage
@@ -28,11 +30,11 @@ def _mysql_foreign_key_name(schema_editor, table: str, column: str) -> str:
 class CascadeOnDelete(migrations.RunPython):
     """Recreate the foreign key `table.column -> ref_table(id)` with ON DELETE CASCADE (MySQL/MariaDB only)."""
 
-    def __init__(self, table: str, column: str, ref_table: str):
+    def __init__(self, table: str, column: str, ref_table: str) -> None:
         self.table, self.column, self.ref_table = table, column, ref_table
         super().__init__(self._forward, self._backward)
 
-    def _rebuild(self, schema_editor, rule: str) -> None:
+    def _rebuild(self, schema_editor: BaseDatabaseSchemaEditor, rule: str) -> None:
         if schema_editor.connection.vendor != "mysql":
             return  # SQLite: Django's Python-side cascade is what applies there
         name = _mysql_foreign_key_name(schema_editor, self.table, self.column)
@@ -44,23 +46,27 @@ class CascadeOnDelete(migrations.RunPython):
             f"REFERENCES {qn(self.ref_table)} (`id`) ON DELETE {rule}"
         )
 
-    def _forward(self, apps, schema_editor):
+    def _forward(self, apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         self._rebuild(schema_editor, "CASCADE")
 
-    def _backward(self, apps, schema_editor):
+    def _backward(self, apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         self._rebuild(schema_editor, "RESTRICT")
 
-    def describe(self):
+    def describe(self) -> str:
         return f"ON DELETE CASCADE for {self.table}.{self.column}"
 
 
 class MySQLOnly(migrations.RunSQL):
     """Raw SQL run on MySQL/MariaDB only (the seed's views)."""
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+    def database_forwards(
+        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         if schema_editor.connection.vendor == "mysql":
             super().database_forwards(app_label, schema_editor, from_state, to_state)
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+    def database_backwards(
+        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
         if schema_editor.connection.vendor == "mysql":
             super().database_backwards(app_label, schema_editor, from_state, to_state)

@@ -8,6 +8,8 @@ Percent values are percents as users type them (5 means 5 %). Forms are built fr
 publishes them; `validate_trading_configs` gives one clear error per field.
 """
 
+from typing import Any
+
 from core.backtest.settings import ExecutionSettings, RiskSettings
 from core.sdk import ConfigError, validate_config
 
@@ -133,7 +135,7 @@ RISK_CONFIG_SCHEMA = {
 }
 
 
-def _prefixed(section: str, error: ConfigError) -> list[dict]:
+def _prefixed(section: str, error: ConfigError) -> list[dict[str, str]]:
     return [
         {
             "field": f"{section}.{e['field']}"
@@ -146,15 +148,15 @@ def _prefixed(section: str, error: ConfigError) -> list[dict]:
 
 
 def validate_trading_configs(
-    execution_config: dict | None, risk_config: dict | None
-) -> tuple[dict, dict, ExecutionSettings, RiskSettings]:
+    execution_config: dict[str, Any] | None, risk_config: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any], ExecutionSettings, RiskSettings]:
     """Validate both configs against their schemas, fill defaults, parse them.
 
     Returns (execution_config, risk_config, ExecutionSettings, RiskSettings); raises one ConfigError listing every
     bad field of both, named `execution_config.<key>` / `risk_config.<key>`.
     """
-    errors: list[dict] = []
-    filled = {}
+    errors: list[dict[str, str]] = []
+    filled: dict[str, dict[str, Any]] = {}
     for section, schema, config in (
         ("execution_config", EXECUTION_CONFIG_SCHEMA, execution_config),
         ("risk_config", RISK_CONFIG_SCHEMA, risk_config),

@@ -40,11 +40,17 @@ class ProtectedPosition(Protocol):
 
 
 class PriceBar(Protocol):
-    """What ``exit_trigger`` reads from a candle. Floats are accepted and converted exactly via their repr."""
+    """What ``exit_trigger`` reads from a candle. Floats are accepted and converted exactly via their repr.
+    Read-only, so a ``Candle`` (a named tuple) is one."""
 
-    open: Any
-    high: Any
-    low: Any
+    @property
+    def open(self) -> Any: ...
+
+    @property
+    def high(self) -> Any: ...
+
+    @property
+    def low(self) -> Any: ...
 
 
 def fill_price(side: str, next_open: Decimal, slippage_rate: Decimal) -> Decimal:
@@ -85,8 +91,10 @@ def quantize_down(value: Decimal, step: Decimal | None) -> Decimal:
     if step < 0:
         raise ValueError("step cannot be negative")
     steps = (value / step).to_integral_value(rounding=ROUND_DOWN)
-    # quantize to the step's exponent so 0.12300000 prints as the exchange would send it.
-    return (steps * step).quantize(step) if step.as_tuple().exponent < 0 else steps * step
+    # quantize to the step's exponent so 0.12300000 prints as the exchange would send it. The step is finite here
+    # (NaN and infinity fail the arithmetic above), so its exponent is an int.
+    exponent = step.as_tuple().exponent
+    return (steps * step).quantize(step) if isinstance(exponent, int) and exponent < 0 else steps * step
 
 
 def limit_price(side: str, reference_price: Decimal, offset_pct: Decimal, price_step: Decimal | None = None) -> Decimal:

@@ -5,6 +5,8 @@
 `fields` is present (possibly empty) on every error, so a client reads the shape without checking keys.
 """
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -19,7 +21,7 @@ from core.sdk import ConfigError
 DOMAIN_ERRORS = (DomainError, ConfigError)
 
 
-def _field_errors(exc) -> dict[str, list[str]]:
+def _field_errors(exc: Exception) -> dict[str, list[str]]:
     """{field: [messages]} carried by a domain error, if it has any."""
     errors = getattr(exc, "errors", None)
     if isinstance(errors, list):  # bots.sdk.ConfigError: [{"field", "message"}]
@@ -42,7 +44,7 @@ def _field_errors(exc) -> dict[str, list[str]]:
     return {field: [str(exc)]} if field else {}
 
 
-def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     """DRF's nested ValidationError detail as {"a.b": [messages]}."""
     if isinstance(detail, dict):
         flat: dict[str, list[str]] = {}
@@ -60,11 +62,11 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or "non_field_errors": [str(message) for message in messages]}
 
 
-def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
+def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
-def api_exception_handler(exc, context):
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]. Returns None (a 500 from Django) for unexpected exceptions only."""
     if isinstance(exc, DOMAIN_ERRORS):
         # A domain error may name its own status and code (partners.exceptions.CredentialConflict: 409 `conflict`).

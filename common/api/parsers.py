@@ -4,6 +4,9 @@ A body nested 100,000 deep, a lone surrogate in a key or a string, NaN or a numb
 shared error shape (`{"error": {"code": "parse_error", ...}}`), never a 500 and never stored.
 """
 
+from collections.abc import Mapping
+from typing import IO, Any
+
 from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -15,7 +18,9 @@ class BoundedJSONParser(JSONParser):
     """REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]'s JSON parser. Reads the whole body (at most
     DATA_UPLOAD_MAX_MEMORY_SIZE bytes: Django refuses more when it is read) and parses it bounded."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self, stream: IO[Any] | None, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         raw = stream.read() if stream is not None else b""
         if limit is not None and len(raw) > limit:

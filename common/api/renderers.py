@@ -1,5 +1,8 @@
 """The API's renderers: JSON, and DRF's browsable HTML pages under the site's Content-Security-Policy."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from csp.constants import UNSAFE_INLINE
 from rest_framework import renderers
 
@@ -12,7 +15,9 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
     an injected script still does not run here, and the data DRF prints is escaped by its templates.
     """
 
-    def render(self, data, accepted_media_type=None, renderer_context=None):
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping[str, Any] | None = None
+    ) -> str:
         response = (renderer_context or {}).get("response")
         if response is not None:
             # django-csp's CSPMiddleware reads this attribute (what its @csp_update decorator sets): the response

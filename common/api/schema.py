@@ -7,16 +7,22 @@ Every operation declares the error statuses it can answer, so a client (and sche
 429 (throttled) is added to every call: the throttles apply to every endpoint.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import Direction, OpenApiResponse
 from rest_framework import serializers
+
+if TYPE_CHECKING:  # the generator imports this module's extensions: no import of it at run time
+    from drf_spectacular.openapi import AutoSchema
 
 
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="DRF's error code: invalid, not_authenticated, not_found, throttled, ...")
     message = serializers.CharField(help_text="Safe to show a user.")
-    fields = serializers.DictField(
+    # DRF's metaclass moves declared fields into _declared_fields, so this does not replace Serializer.fields.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Messages per field (nested fields joined with dots); empty when no field is to blame.",
     )
@@ -53,7 +59,7 @@ class NamedChoiceField(serializers.ChoiceField):
     component is referenced by `$ref`, so it never takes part in that naming.
     """
 
-    def __init__(self, *, enum_name: str, **kwargs) -> None:
+    def __init__(self, *, enum_name: str, **kwargs: Any) -> None:
         self.enum_name = enum_name
         super().__init__(**kwargs)
 
@@ -61,7 +67,7 @@ class NamedChoiceField(serializers.ChoiceField):
 class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
     target_class = NamedChoiceField
 
-    def map_serializer_field(self, auto_schema, direction):
+    def map_serializer_field(self, auto_schema: "AutoSchema", direction: Direction) -> dict[str, Any]:
         field = self.target
         values = list(field.choices)
         component = ResolvedComponent(

@@ -18,6 +18,7 @@ from core.fill_model import (
     BUY,
     SELL,
     ExitReason,
+    PriceBar,
     fee,
     fill_price,
     limit_fill,
@@ -107,10 +108,13 @@ class SimulatedAccount:
 
     def sell_quantity(self, size: Size | None, price: Decimal) -> Decimal:
         """The quantity to sell: the execution setting, capped by the bot's suggested size; the whole position
-        when that reaches it (or rounds down to nothing), otherwise rounded down to the lot step."""
+        when that reaches it (or rounds down to nothing), otherwise rounded down to the lot step.
+        Only called while there is a position."""
+        assert self.position is not None
         held = self.position.quantity
         requested = held
         if self.execution.sell_order_type != ALL:
+            assert self.execution.sell_order_value is not None  # ExecutionSettings requires it for PERCENTAGE
             requested = held * self.execution.sell_order_value / 100
         if size is not None:
             suggested = {
@@ -151,6 +155,7 @@ class SimulatedAccount:
         position = self.position
         if quantity <= 0:
             return
+        assert position is not None  # a positive quantity to sell comes from the open position
         notional = quantity * price
         exit_fee = fee(notional, self.fee_rate)
         # A partial exit carries its share of the entry fee; the last exit takes what is left, so the
@@ -187,7 +192,7 @@ class SimulatedAccount:
             self.position = None
 
     def execute(
-        self, decision: Decision | None, reference_price: Decimal, index: int, time_ms: int, bar=None
+        self, decision: Decision | None, reference_price: Decimal, index: int, time_ms: int, bar: PriceBar | None = None
     ) -> str | None:
         """Act on a BUY/SELL decided on the previous candle, at this candle's open (``reference_price``).
 
@@ -221,11 +226,12 @@ class SimulatedAccount:
             side, price, quantity, self.execution.limit_expiry_candles, time_ms
         )
 
-    def work_resting(self, bar, index: int, time_ms: int) -> str:
+    def work_resting(self, bar: PriceBar, index: int, time_ms: int) -> str:
         """Fill the resting limit order if ``bar`` (the candle opened at ``time_ms``) reached its price, else count
         the candle against its expiry. Returns FILLED, RESTING, EXPIRED or CANCELLED (a SELL left with nothing to
-        sell, a stop loss having closed the position first)."""
+        sell, a stop loss having closed the position first). Only called while an order rests."""
         order = self.resting
+        assert order is not None
         if order.side == SELL and self.position is None:
             self.resting = None
             return CANCELLED
@@ -235,6 +241,7 @@ class SimulatedAccount:
             if order.side == BUY:
                 self._open(order.quantity, price, index, time_ms)
             else:
+                assert self.position is not None  # a SELL without a position was cancelled above
                 quantity = min(order.quantity, self.position.quantity)
                 self.close_position(quantity, price, index, time_ms, ExitReason.SIGNAL)
             return FILLED
@@ -246,6 +253,8 @@ class SimulatedAccount:
         return RESTING
 
     def sell_all(self, reference_price: Decimal, index: int, time_ms: int, reason: ExitReason) -> None:
+        """Close the whole position (a stop loss, a take profit, the end of a backtest); only called in one."""
+        assert self.position is not None
         price = fill_price(SELL, reference_price, self.slippage_rate)
         self.close_position(self.position.quantity, price, index, time_ms, reason)
         if self.resting is not None and self.resting.side == SELL:

@@ -26,14 +26,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.fill_model import (
     ExitReason,
     exit_trigger,
     to_decimal,
 )
-from core.sdk import Action, Bot, Candles, ConfigError, Decision, VectorBot
+from core.sdk import Action, Bot, Candles, ConfigError, Decision, Signals, VectorBot
 
 from .account import SimulatedAccount
 from .result import BacktestResult, EquityPoint
@@ -47,10 +47,13 @@ class InsufficientCandles(ValueError):
     """Fewer candles than the bot's warm-up plus one candle to decide on and one to fill at."""
 
 
-def _parse_settings(execution_config: dict | None, risk_config: dict | None) -> tuple[ExecutionSettings, RiskSettings]:
+def _parse_settings(
+    execution_config: dict[str, Any] | None, risk_config: dict[str, Any] | None
+) -> tuple[ExecutionSettings, RiskSettings]:
     """Both settings, or one ``ConfigError`` listing the problems of both (a form shows them all at once)."""
-    errors: list[dict] = []
-    execution = risk = None
+    errors: list[dict[str, str]] = []
+    execution: ExecutionSettings | None = None
+    risk: RiskSettings | None = None
     try:
         execution = ExecutionSettings.from_config(execution_config)
     except ConfigError as error:
@@ -61,10 +64,11 @@ def _parse_settings(execution_config: dict | None, risk_config: dict | None) -> 
         errors += error.errors
     if errors:
         raise ConfigError(errors)
+    assert execution is not None and risk is not None  # each parsed or added to errors
     return execution, risk
 
 
-def _build_bot(bot: type[Bot] | Bot | str, config: dict | None) -> Bot:
+def _build_bot(bot: type[Bot] | Bot | str, config: dict[str, Any] | None) -> Bot:
     if isinstance(bot, str):
         from core.builtin import get_builtin  # late import: the engine itself does not need the built-ins
 
@@ -105,7 +109,7 @@ class _SignalsSource:
         self.startup_candles = max(int(bot.startup_candles), 0)
         self._bot = bot
         self._candles = candles
-        self._signals = None
+        self._signals: Signals | None = None
 
     def action(self, index: int) -> Action:
         if self._signals is None:  # on the first decision, after the settings and the candle count were checked
@@ -113,6 +117,7 @@ class _SignalsSource:
         return _ACTIONS[int(self._signals.action[index])]
 
     def decision(self, index: int) -> Decision:
+        assert self._signals is not None  # decision(i) only ever follows action(i)
         return self._bot.decision_at(self._signals, index)
 
 
@@ -138,6 +143,7 @@ class _DecideSource:
         return decision.action
 
     def decision(self, index: int) -> Decision:
+        assert self._last is not None  # decision(i) only ever follows action(i)
         return self._last
 
 
@@ -148,12 +154,12 @@ def run_backtest(
     bot: type[Bot] | Bot | str,
     candles: Candles,
     *,
-    config: dict | None = None,
+    config: dict[str, Any] | None = None,
     starting_balance: Decimal = Decimal("10000"),
     fee_rate: Decimal = Decimal("0.001"),
     slippage_rate: Decimal = Decimal("0"),
-    execution_config: dict | None = None,
-    risk_config: dict | None = None,
+    execution_config: dict[str, Any] | None = None,
+    risk_config: dict[str, Any] | None = None,
     progress: ProgressCallback | None = None,
     vectorized: bool | None = None,
     timeframe_ms: int | None = None,
@@ -174,9 +180,13 @@ def run_backtest(
     instance = _build_bot(bot, config)
     if vectorized is None:
         vectorized = isinstance(instance, VectorBot)
-    if vectorized and not isinstance(instance, VectorBot):
+    source: DecisionSource
+    if not vectorized:
+        source = _DecideSource(instance, candles)
+    elif isinstance(instance, VectorBot):
+        source = _SignalsSource(instance, candles)
+    else:
         raise TypeError(f"{type(instance).__name__} is not a VectorBot; it cannot be backtested vectorized")
-    source = _SignalsSource(instance, candles) if vectorized else _DecideSource(instance, candles)
     return simulate(
         candles,
         source,
@@ -197,8 +207,8 @@ def simulate(
     starting_balance: Decimal = Decimal("10000"),
     fee_rate: Decimal = Decimal("0.001"),
     slippage_rate: Decimal = Decimal("0"),
-    execution_config: dict | None = None,
-    risk_config: dict | None = None,
+    execution_config: dict[str, Any] | None = None,
+    risk_config: dict[str, Any] | None = None,
     progress: ProgressCallback | None = None,
     timeframe_ms: int | None = None,
 ) -> BacktestResult:

@@ -46,7 +46,9 @@ DEFAULT_LIMIT_EXPIRY_CANDLES = 1
 MAX_LIMIT_EXPIRY_CANDLES = 100
 
 
-def _number(errors: list, field: str, value: Any, *, positive: bool = True, percent: bool = False) -> Decimal | None:
+def _number(
+    errors: list[dict[str, str]], field: str, value: Any, *, positive: bool = True, percent: bool = False
+) -> Decimal | None:
     try:
         number = to_decimal(value)
     except (TypeError, ValueError):
@@ -61,7 +63,7 @@ def _number(errors: list, field: str, value: Any, *, positive: bool = True, perc
     return number
 
 
-def _check_keys(errors: list, section: str, config: Mapping, allowed: set[str]) -> None:
+def _check_keys(errors: list[dict[str, str]], section: str, config: Mapping[str, Any], allowed: set[str]) -> None:
     for key in sorted(set(config) - allowed):
         errors.append({"field": f"{section}.{key}", "message": f"unknown setting; known: {', '.join(sorted(allowed))}"})
 
@@ -82,7 +84,7 @@ class ExecutionSettings:
     def from_config(cls, config: Mapping[str, Any] | None) -> ExecutionSettings:
         """Parse ``execution_config``; raise ``ConfigError`` with fields like ``execution_config.buy_order_type``."""
         config = dict(config or {})
-        errors: list[dict] = []
+        errors: list[dict[str, str]] = []
         _check_keys(
             errors,
             "execution_config",
@@ -153,6 +155,7 @@ class ExecutionSettings:
             slippage = None
         if errors:
             raise ConfigError(errors)
+        assert buy_value is not None and step is not None  # _number added an error wherever it gave None
         return cls(buy_type, buy_value, sell_type, sell_value, step, order_type, slippage, offset or Decimal(0), expiry)
 
     @property
@@ -176,7 +179,7 @@ class RiskSettings:
     def from_config(cls, config: Mapping[str, Any] | None) -> RiskSettings:
         """Parse ``risk_config``; ``None``/0 values mean "not set". Raises ``ConfigError``."""
         config = dict(config or {})
-        errors: list[dict] = []
+        errors: list[dict[str, str]] = []
         _check_keys(
             errors,
             "risk_config",
@@ -187,7 +190,7 @@ class RiskSettings:
         if isinstance(max_open_trades, bool) or not isinstance(max_open_trades, int) or not 1 <= max_open_trades <= 100:
             errors.append({"field": "risk_config.max_open_trades", "message": "must be a whole number from 1 to 100"})
             max_open_trades = 1
-        values = {}
+        values: dict[str, Decimal | None] = {}
         for key in ("stop_loss_percent", "take_profit_percent", "max_position_size"):
             raw = config.get(key)
             unset = raw is None or (not isinstance(raw, bool) and _is_zero(raw))

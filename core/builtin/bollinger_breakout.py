@@ -1,13 +1,15 @@
 """``bollinger-breakout``: buy a close above the upper Bollinger band, exit on a close below the middle band."""
 from __future__ import annotations
 
+from typing import Any
+
 import talib
 
 from core.sdk import Action, Candles, Signals, VectorBot, actions_from, crossed_above, crossed_below
 
 from .sma_crossover import SCHEMA_URI
 
-MA_TYPE_SMA = 0  # talib.MA_Type.SMA: the classic Bollinger middle band
+MA_TYPE_SMA = talib.MA_Type.SMA  # the classic Bollinger middle band (0 at run time)
 
 
 class BollingerBreakout(VectorBot):
@@ -41,7 +43,7 @@ class BollingerBreakout(VectorBot):
     # The bands are first defined at index period - 1; a crossing also needs the previous candle's.
     startup_candles = 20
 
-    def __init__(self, config: dict, state: dict | None = None) -> None:
+    def __init__(self, config: dict[str, Any], state: dict[str, Any] | None = None) -> None:
         super().__init__(config, state)
         self.period = int(self.config["period"])
         self.stddev = float(self.config["stddev"])

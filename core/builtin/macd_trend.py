@@ -1,6 +1,8 @@
 """``macd-trend``: follow the crossings of the MACD line and its signal line."""
 from __future__ import annotations
 
+from typing import Any
+
 import talib
 
 from core.sdk import Action, Candles, Signals, VectorBot, actions_from, config_error, crossed_above, crossed_below
@@ -41,7 +43,7 @@ class MacdTrend(VectorBot):
     # runs with this much history agree with backtests over longer histories.
     startup_candles = 3 * 26 + 9
 
-    def __init__(self, config: dict, state: dict | None = None) -> None:
+    def __init__(self, config: dict[str, Any], state: dict[str, Any] | None = None) -> None:
         super().__init__(config, state)
         self.fast = int(self.config["fast"])
         self.slow = int(self.config["slow"])
@@ -49,7 +51,7 @@ class MacdTrend(VectorBot):
         self.startup_candles = 3 * self.slow + self.signal
 
     @classmethod
-    def check_config(cls, config: dict) -> None:
+    def check_config(cls, config: dict[str, Any]) -> None:
         if int(config["fast"]) >= int(config["slow"]):
             raise config_error("fast", f"must be less than slow ({config['slow']})")
 

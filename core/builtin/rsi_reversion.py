@@ -1,6 +1,8 @@
 """``rsi-reversion``: buy when RSI leaves the oversold zone, sell when it leaves the overbought zone."""
 from __future__ import annotations
 
+from typing import Any
+
 import talib
 
 from core.sdk import Action, Candles, Signals, VectorBot, actions_from, config_error, crossed_above, crossed_below
@@ -43,7 +45,7 @@ class RsiReversion(VectorBot):
     # below 0.1 %, so a live run with this much history agrees with a backtest over a longer one.
     startup_candles = 140
 
-    def __init__(self, config: dict, state: dict | None = None) -> None:
+    def __init__(self, config: dict[str, Any], state: dict[str, Any] | None = None) -> None:
         super().__init__(config, state)
         self.period = int(self.config["period"])
         self.oversold = float(self.config["oversold"])
@@ -51,7 +53,7 @@ class RsiReversion(VectorBot):
         self.startup_candles = 10 * self.period
 
     @classmethod
-    def check_config(cls, config: dict) -> None:
+    def check_config(cls, config: dict[str, Any]) -> None:
         if float(config["oversold"]) >= float(config["overbought"]):
             raise config_error("oversold", f"must be less than overbought ({config['overbought']})")
 

@@ -1,6 +1,8 @@
 """``sma-crossover``: trade the crossings of a fast and a slow simple moving average of closes."""
 from __future__ import annotations
 
+from typing import Any
+
 import talib
 
 from core.sdk import Action, Candles, Signals, VectorBot, actions_from, config_error, crossed_above, crossed_below
@@ -36,14 +38,14 @@ class SmaCrossover(VectorBot):
     # SMA(slow) is first defined at index slow - 1 and a crossing compares it with the previous candle.
     startup_candles = 30
 
-    def __init__(self, config: dict, state: dict | None = None) -> None:
+    def __init__(self, config: dict[str, Any], state: dict[str, Any] | None = None) -> None:
         super().__init__(config, state)
         self.fast = int(self.config["fast"])
         self.slow = int(self.config["slow"])
         self.startup_candles = self.slow
 
     @classmethod
-    def check_config(cls, config: dict) -> None:
+    def check_config(cls, config: dict[str, Any]) -> None:
         if int(config["fast"]) >= int(config["slow"]):
             raise config_error("fast", f"must be less than slow ({config['slow']})")
 

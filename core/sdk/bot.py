@@ -9,7 +9,8 @@ Life cycle, the same live and in a backtest:
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 from .candles import Candles
 from .config import ConfigError, validate_config
@@ -31,9 +32,9 @@ class Bot:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     startup_candles: int = 0
-    config_schema: ClassVar[dict] = {"type": "object", "properties": {}, "additionalProperties": False}
+    config_schema: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}, "additionalProperties": False}
 
-    def __init__(self, config: dict, state: dict | None = None) -> None:
+    def __init__(self, config: dict[str, Any], state: dict[str, Any] | None = None) -> None:
         """``config`` has been validated and has its defaults filled; ``state`` is what the last run left (or None).
 
         Cross-field rules (``check_config``) are re-checked here so a bot never runs with a config
@@ -46,23 +47,23 @@ class Bot:
     # -- config ---------------------------------------------------------------------------------
 
     @classmethod
-    def check_config(cls, config: dict) -> None:
+    def check_config(cls, config: dict[str, Any]) -> None:
         """Cross-field rules JSON Schema cannot express simply (e.g. ``fast < slow``). Raise ``ConfigError``."""
 
     @classmethod
-    def validate_config(cls, config: dict | None) -> dict:
+    def validate_config(cls, config: Mapping[str, Any] | None) -> dict[str, Any]:
         """Schema validation, defaults, then ``check_config``. Returns the filled config; raises ``ConfigError``."""
         filled = validate_config(cls.config_schema, config)
         cls.check_config(filled)
         return filled
 
     @classmethod
-    def from_config(cls, config: dict | None = None, state: dict | None = None) -> Bot:
+    def from_config(cls, config: Mapping[str, Any] | None = None, state: dict[str, Any] | None = None) -> Self:
         """Validate ``config`` and build the bot: the one call the platform makes."""
         return cls(cls.validate_config(config), state)
 
     @classmethod
-    def describe(cls) -> dict:
+    def describe(cls) -> dict[str, Any]:
         """Catalog metadata: slug, name, description, default startup_candles and config_schema."""
         return {
             "slug": cls.slug,

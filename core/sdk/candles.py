@@ -10,11 +10,14 @@ Contract:
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from os import PathLike
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 import numpy as np
+
+if TYPE_CHECKING:  # annotations only: the sandbox's import of the SDK stays as it was
+    from numpy.typing import ArrayLike
 
 CSV_HEADER = ("timestamp_ms", "open", "high", "low", "close", "volume")
 _PRICE_FIELDS = ("open", "high", "low", "close", "volume")
@@ -43,7 +46,9 @@ class Candles:
     close: np.ndarray
     volume: np.ndarray
 
-    def __init__(self, time, open, high, low, close, volume) -> None:
+    def __init__(
+        self, time: ArrayLike, open: ArrayLike, high: ArrayLike, low: ArrayLike, close: ArrayLike, volume: ArrayLike
+    ) -> None:
         """Build from six equal-length 1-D array-likes. Raises ``ValueError`` on bad shape, order or values."""
         arrays = {
             "time": np.asarray(time, dtype=np.int64),
@@ -67,18 +72,18 @@ class Candles:
             array.setflags(write=False)
             object.__setattr__(self, name, array)
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Candles are immutable")
 
     # -- constructors --------------------------------------------------------------------------
 
     @classmethod
-    def from_rows(cls, rows: Iterable[Sequence | Mapping]) -> Candles:
+    def from_rows(cls, rows: Iterable[Sequence[Any] | Mapping[str, Any]]) -> Candles:
         """Build from rows ``(timestamp_ms, open, high, low, close, volume)`` or mappings with those keys.
 
         Values may be ints, floats, ``Decimal`` or numeric strings (as in a CSV or a ccxt OHLCV list).
         """
-        columns: list[list] = [[] for _ in CSV_HEADER]
+        columns: list[list[float]] = [[] for _ in CSV_HEADER]
         for row in rows:
             values = [row[key] for key in CSV_HEADER] if isinstance(row, Mapping) else list(row)
             if len(values) < 6:
@@ -89,7 +94,7 @@ class Candles:
         return cls(*columns)
 
     @classmethod
-    def from_csv(cls, path: str | PathLike) -> Candles:
+    def from_csv(cls, path: str | PathLike[str]) -> Candles:
         """Read a CSV whose header names ``timestamp_ms,open,high,low,close,volume`` (any column order)."""
         with open(path, newline="") as handle:
             reader = csv.DictReader(handle)
@@ -103,7 +108,13 @@ class Candles:
     def __len__(self) -> int:
         return len(self.time)
 
-    def __getitem__(self, key):
+    @overload
+    def __getitem__(self, key: int) -> Candle: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> Candles: ...
+
+    def __getitem__(self, key: int | slice) -> Candle | Candles:
         """``candles[i]`` is a ``Candle``; ``candles[a:b]`` is a ``Candles`` sharing memory (no copy for step 1)."""
         if isinstance(key, slice):
             if key.step not in (None, 1):
@@ -134,7 +145,7 @@ class Candles:
             object.__setattr__(part, name, column)
         return part
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Candle]:
         for index in range(len(self)):
             yield self[index]
 
@@ -155,6 +166,6 @@ class Candles:
             return None
         return int(np.median(np.diff(self.time)))
 
-    def to_rows(self) -> list[tuple]:
+    def to_rows(self) -> list[tuple[float, ...]]:
         """Rows ``(timestamp_ms, open, high, low, close, volume)`` with Python numbers."""
         return [tuple(candle) for candle in self]

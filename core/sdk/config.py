@@ -42,7 +42,7 @@ class PatternError(ValueError):
 
 
 @functools.lru_cache(maxsize=512)
-def _compiled(pattern: str):
+def _compiled(pattern: str) -> Any:
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise PatternError(f"a pattern is at most {MAX_PATTERN_LENGTH} characters long")
     try:
@@ -61,7 +61,7 @@ def pattern_search(pattern: str, text: str) -> bool:
     return _compiled(pattern).search(text) is not None
 
 
-def _pattern(validator, pattern, instance, schema) -> Iterator[ValidationError]:
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
     if not validator.is_type(instance, "string"):
         return
     try:
@@ -73,7 +73,9 @@ def _pattern(validator, pattern, instance, schema) -> Iterator[ValidationError]:
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def _pattern_properties(validator, pattern_properties, instance, schema) -> Iterator[ValidationError]:
+def _pattern_properties(
+    validator: Any, pattern_properties: Mapping[str, Any], instance: Any, schema: Any
+) -> Iterator[ValidationError]:
     if not validator.is_type(instance, "object"):
         return
     for pattern, subschema in pattern_properties.items():
@@ -87,7 +89,7 @@ def _pattern_properties(validator, pattern_properties, instance, schema) -> Iter
                 yield from validator.descend(value, subschema, path=key, schema_path=pattern)
 
 
-def _additional_keys(instance: Mapping, schema: Mapping) -> list[str]:
+def _additional_keys(instance: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
     """jsonschema's find_additional_properties, with RE2 for the patternProperties."""
     properties = schema.get("properties", {})
     patterns = list(schema.get("patternProperties", {}))
@@ -98,7 +100,7 @@ def _additional_keys(instance: Mapping, schema: Mapping) -> list[str]:
     ]
 
 
-def _additional_properties(validator, additional, instance, schema) -> Iterator[ValidationError]:
+def _additional_properties(validator: Any, additional: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
     if not validator.is_type(instance, "object"):
         return
     try:
@@ -128,7 +130,9 @@ _unevaluated_properties = Draft202012Validator.VALIDATORS["unevaluatedProperties
 UNEVALUATED_WITH_PATTERNS = "unevaluatedProperties cannot be combined with patternProperties: use additionalProperties"
 
 
-def _unevaluated_properties_guarded(validator, unevaluated, instance, schema) -> Iterator[ValidationError]:
+def _unevaluated_properties_guarded(
+    validator: Any, unevaluated: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
     # jsonschema evaluates patternProperties with Python's re inside unevaluatedProperties: refuse the combination
     # (validate_schema refuses it at upload; this covers schemas stored before).
     if _has_keyword(validator.schema, "patternProperties"):
@@ -165,7 +169,7 @@ def _schema_patterns(schema: Any, where: str = "") -> Iterator[tuple[str, Any]]:
             yield from _schema_patterns(value, f"{where}/{index}")
 
 
-def _pattern_problems(schema: Mapping) -> list[dict[str, str]]:
+def _pattern_problems(schema: Mapping[str, Any]) -> list[dict[str, str]]:
     problems = []
     for location, pattern in _schema_patterns(schema):
         try:
@@ -177,7 +181,7 @@ def _pattern_problems(schema: Mapping) -> list[dict[str, str]]:
     return problems
 
 
-def _fill_defaults(validator_class):
+def _fill_defaults(validator_class: Any) -> Any:
     """Extend a validator class so that validating also writes each missing property's ``default``.
 
     The ``jsonschema`` FAQ recipe: defaults are written before the property is validated, so a default
@@ -185,7 +189,7 @@ def _fill_defaults(validator_class):
     """
     validate_properties = validator_class.VALIDATORS["properties"]
 
-    def set_defaults(validator, properties, instance, schema):
+    def set_defaults(validator: Any, properties: Mapping[str, Any], instance: Any, schema: Any) -> Iterator[Any]:
         if isinstance(instance, dict):
             for name, subschema in properties.items():
                 if isinstance(subschema, Mapping) and "default" in subschema:
@@ -198,7 +202,7 @@ def _fill_defaults(validator_class):
 _DefaultFillingValidator = _fill_defaults(SafeValidator)
 
 
-def _error_field(error) -> list[tuple[str, str]]:
+def _error_field(error: ValidationError) -> list[tuple[str, str]]:
     """Name the field(s) an error is about: the failing property, or the missing/extra keys at the top level."""
     path = ".".join(str(part) for part in error.absolute_path)
     if error.validator == "required" and not path:
@@ -212,7 +216,7 @@ def _error_field(error) -> list[tuple[str, str]]:
     return [(path, error.message)]
 
 
-def validate_config(schema: dict, config: Mapping[str, Any] | None) -> dict:
+def validate_config(schema: Mapping[str, Any], config: Mapping[str, Any] | None) -> dict[str, Any]:
     """Return a new config dict with defaults filled in, or raise ``ConfigError`` listing every bad field.
 
     ``config`` is not modified; ``None`` means "all defaults".
@@ -261,8 +265,10 @@ def validate_schema(schema: Any) -> None:
         if not isinstance(subschema, Mapping) or "default" not in subschema:
             problems.append({"field": name, "message": "every setting needs a default"})
             continue
-        for error in SafeValidator(subschema).iter_errors(subschema["default"]):
-            problems.append({"field": name, "message": f"default {subschema['default']!r} is invalid: {error.message}"})
+        for default_error in SafeValidator(subschema).iter_errors(subschema["default"]):
+            problems.append(
+                {"field": name, "message": f"default {subschema['default']!r} is invalid: {default_error.message}"}
+            )
     if problems:
         raise ConfigError(problems)
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -90,7 +91,7 @@ class Size:
             raise ValueError(f"a PERCENTAGE size is at most 100, got {value}")
         object.__setattr__(self, "value", value)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"type": self.type.value, "value": format(self.value, "f")}
 
     @classmethod
@@ -148,7 +149,7 @@ class Decision:
     action: Action
     size: Size | None = None
     reason: str = ""
-    indicators: dict[str, int | float | None] = field(default_factory=dict)
+    indicators: Mapping[str, int | float | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "action", Action(self.action))
@@ -172,10 +173,10 @@ class Decision:
         object.__setattr__(self, "indicators", clean)
 
     @classmethod
-    def hold(cls, reason: str = "", indicators: dict | None = None) -> Decision:
+    def hold(cls, reason: str = "", indicators: Mapping[str, int | float | None] | None = None) -> Decision:
         return cls(Action.HOLD, None, reason, indicators or {})
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict: ``{"action", "size": {"type", "value": str} | null, "reason", "indicators"}``."""
         return {
             "action": self.action.value,

@@ -26,10 +26,11 @@ least ``.base`` leads nowhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .bot import VectorBot
+from .bot import Bot, VectorBot
 from .candles import Candles
 from .decision import Action, Decision
 from .signals import Signals
@@ -52,8 +53,8 @@ class LookaheadResult:
     checked_indices: tuple[int, ...] = ()
     message: str = ""
 
-    def to_json(self) -> dict:
-        def safe(value):
+    def to_json(self) -> dict[str, Any]:
+        def safe(value: float | None) -> float | None:
             return None if value is None or not np.isfinite(value) else float(value)
 
         return {
@@ -140,7 +141,7 @@ def _indices_to_check(full: Signals, start: int, stop: int, sample_points: int |
 
 
 def check_lookahead(
-    bot_cls: type, config: dict | None, candles: Candles, sample_points: int | None = 50
+    bot_cls: type[Bot], config: dict[str, Any] | None, candles: Candles, sample_points: int | None = 50
 ) -> LookaheadResult:
     """Check that ``bot_cls`` (with ``config``, validated here) never uses a candle after the one it decides.
 

@@ -221,11 +221,18 @@ def _run_one(subscription_id: int, *, window: CandleWindow, answer: BotAnswer, r
         except (ConfigError, TradingError) as exc:
             return _fail(subscription, run_at, str(exc), stop=True)
         if subscription.is_paper:
-            outcome = paper_run(
+            paper_outcome = paper_run(
                 subscription=subscription, window=window, decision=answer.decision, execution=execution, risk=risk
             )
             return _complete(
-                subscription, window, answer, run_at, outcome.events, outcome.balance, "paper", outcome.notes
+                subscription,
+                window,
+                answer,
+                run_at,
+                paper_outcome.events,
+                paper_outcome.balance,
+                "paper",
+                paper_outcome.notes,
             )
 
     # Exchange runs hold no transaction over the network: each order step commits on its own (see live.py).

@@ -112,10 +112,11 @@ def _risk_of(subscription: Subscription) -> RiskSettings:
 
 
 def _exit_reason(order: Order) -> str:
-    return {
+    reasons: dict[str, ExitReason] = {
         Order.Purpose.STOP_LOSS: ExitReason.STOP_LOSS,
         Order.Purpose.TAKE_PROFIT: ExitReason.TAKE_PROFIT,
-    }.get(order.purpose, ExitReason.SIGNAL).value
+    }
+    return reasons.get(order.purpose, ExitReason.SIGNAL).value
 
 
 def order_resolve(*, order: Order, adapter: CcxtAdapter, wait: bool = True, max_lookups: int | None = None) -> Order:

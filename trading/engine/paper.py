@@ -134,6 +134,7 @@ class _Recorder:
             order.limit_price = self.account.last_placed.price
         for closed in self.account.trades[before_trades:]:
             open_trade = self.open_trade()
+            assert open_trade is not None  # the account closed a position: its trade row is still open
             exit_fee = fee(closed.quantity * closed.exit_price, self.account.fee_rate)
             row = records.trade_close(
                 trade=open_trade,

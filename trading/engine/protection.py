@@ -106,7 +106,9 @@ def protect(
     amount = quantize_down(min(trade.quantity, free_base), rules.amount_step)
     stop = quantize_down(trade.stop_loss_price, rules.price_step) if trade.stop_loss_price else None
     target = _round_up(trade.take_profit_price, rules.price_step) if trade.take_profit_price else None
-    if amount <= 0 or exchange_orders.minimums_problem(rules, amount, stop or target):
+    # Both None only for a trade opened before its risk settings had a stop or a target (they can be edited while a
+    # position is open); that case then fails below, with no leg to send. Typed as it runs, not changed here.
+    if amount <= 0 or exchange_orders.minimums_problem(rules, amount, stop or target):  # type: ignore[arg-type]
         outcome.notes.append("No protective order: the position is below the market's minimums.")
         return
     legs = _intents(subscription, trade, run_at, amount, stop, target, rules)

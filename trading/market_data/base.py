@@ -22,11 +22,6 @@ class CandleWindow:
     close_at: datetime
     next_open: Decimal | None
 
-    @property
-    def newest_close_ms(self) -> int:
-        """Close time (epoch ms) of the newest closed candle in the window."""
-        return int(self.candles.time[-1]) + self.candles.timeframe_ms
-
 
 class MarketDataSource:
     """Fetches raw OHLCV rows. Implementations: ccxt (network) and replay (CSV files)."""
