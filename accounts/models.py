@@ -137,7 +137,7 @@ class ExchangeCredential(Timestamped):
     # For a principal's key: the partner marketplace registration that stored it. The registrations of the same
     # partner share the principal's keys; another partner's never see them (docs/partner-api.md).
     marketplace_registration = models.ForeignKey(
-        "bots.BotMarketplaceRegistration",
+        "partners.BotMarketplaceRegistration",
         on_delete=models.PROTECT,
         null=True,
         blank=True,

@@ -104,7 +104,7 @@ def credential_create(
     """Store an exchange credential encrypted. Raises CredentialError on bad input (nothing is stored).
 
     A marketplace principal's key is stored for the principal's user with `principal_id` and the
-    `marketplace_registration` (bots.BotMarketplaceRegistration) that stored it; `actor` (default `user`) is who
+    `marketplace_registration` (partners.BotMarketplaceRegistration) that stored it; `actor` (default `user`) is who
     the audit row names, e.g. the partner account acting for the principal.
     """
     api_key, api_secret, passphrase = (api_key or "").strip(), (api_secret or "").strip(), (passphrase or "").strip()

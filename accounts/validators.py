@@ -1,14 +1,13 @@
 """Checks on what a person may sign up as.
 
-Marketplace principals (partners.services) are users too, with a placeholder email under PRINCIPAL_EMAIL_DOMAIN.
-No person may own an address there: a person's account holding a principal's would-be address would stand in the way
-of that principal (the "squatting" of docs/partner-api.md). `.invalid` (RFC 2606) is never deliverable, so refusing
-the whole top-level domain costs nobody a real address.
+Marketplace principals are users too, with a placeholder email under .invalid (partners.principals). No person may
+own an address there: a person's account holding a principal's would-be address would stand in the way of that
+principal (the "squatting" of docs/partner-api.md). `.invalid` (RFC 2606) is never deliverable, so refusing the whole
+top-level domain costs nobody a real address.
 """
 
 from django.core.exceptions import ValidationError
 
-PRINCIPAL_EMAIL_DOMAIN = "principals.invalid"
 RESERVED_TOP_LEVEL_DOMAIN = "invalid"
 
 

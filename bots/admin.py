@@ -7,19 +7,9 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.admin_audit import AuditedAdmin
 from bots.exceptions import BotError
-from bots.models import (
-    BacktestRun,
-    Bot,
-    BotCategory,
-    BotMarketplaceRegistration,
-    BotPerformance,
-    BotReview,
-    BotVersion,
-)
+from bots.models import BacktestRun, Bot, BotCategory, BotPerformance, BotReview, BotVersion
 from bots.services import bot_approve, bot_reject, bot_version_approve, review_delete
 from common.admin import ReadOnlyAdmin
-from partners.exceptions import PartnerError
-from partners.services import registration_deactivate
 
 
 class RejectForm(forms.Form):
@@ -240,46 +230,3 @@ class BacktestRunAdmin(ReadOnlyAdmin):
     list_filter = ("status", "timeframe")
     search_fields = ("user__email", "bot__name", "symbol")
     list_select_related = ("user", "bot")
-
-
-@admin.register(BotMarketplaceRegistration)
-class BotMarketplaceRegistrationAdmin(AuditedAdmin):
-    """Partner registrations (docs/partner-api.md). Activation changes only through the deactivate action, which
-    calls the partner API's own service; the key's hash is never shown."""
-
-    list_display = (
-        "marketplace_name",
-        "bot",
-        "partner",
-        "user_principal_id",
-        "status",
-        "price_on_marketplace",
-        "commission_rate",
-        "is_featured",
-        "is_active",
-        "registered_at",
-    )
-    list_filter = ("status", "is_active", "is_featured")
-    search_fields = ("marketplace_name", "user_principal_id", "bot__name", "partner__email")
-    list_select_related = ("bot", "partner")
-    # api_key is a hash and not editable: it never appears here.
-    exclude = ("api_key",)
-    readonly_fields = ("partner", "user_principal_id", "bot", "status", "is_active", "registered_at")
-    actions = ["deactivate_selected"]
-
-    def has_add_permission(self, request):
-        return False  # registrations are made through the partner API, which shows the key once
-
-    @admin.action(
-        description="Deactivate selected registrations (their keys stop working at once)", permissions=["change"]
-    )
-    def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[BotMarketplaceRegistration]) -> None:
-        deactivated = 0
-        for registration in queryset:
-            try:
-                registration_deactivate(registration=registration, actor=request.user, request=request)
-                deactivated += 1
-            except PartnerError as exc:
-                self.message_user(request, f"{registration}: {exc}", messages.ERROR)
-        if deactivated:
-            self.message_user(request, f"Deactivated {deactivated} registration(s).", messages.SUCCESS)

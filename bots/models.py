@@ -1,7 +1,7 @@
-"""The bot catalog: categories, bots, their versions, reviews, daily performance and partner registrations.
+"""The bot catalog: categories, bots, their versions, reviews, daily performance and backtest runs.
 
-Tables `bots` and `bot_marketplace_registrations` follow the seed exactly; `bot_categories`, `bot_reviews`,
-`bot_performance` and `bot_versions` are what the seed uses without defining (see docs/architecture.md).
+Table `bots` follows the seed exactly; `bot_categories`, `bot_reviews`, `bot_performance` and `bot_versions` are what
+the seed uses without defining (see docs/architecture.md). Partner registrations of bots live in partners.models.
 """
 
 from decimal import Decimal
@@ -203,44 +203,6 @@ class BotPerformance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bot} {self.date}"
-
-
-class BotMarketplaceRegistration(models.Model):
-    """A partner marketplace's listing of an approved bot, with its own API key (stored as a SHA-256 hash)."""
-
-    user_principal_id = models.CharField(max_length=255)
-    # The partner account (a user holding a marketplace key) that made the registration; null only for rows
-    # imported from the original system, which kept no owner.
-    partner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="marketplace_registrations",
-    )
-    bot = models.ForeignKey(Bot, on_delete=models.PROTECT, related_name="marketplace_registrations")
-    api_key = models.CharField(max_length=255, unique=True, editable=False)
-    status = models.CharField(max_length=50, default="approved", db_default="approved")
-    marketplace_name = models.CharField(max_length=255, null=True, blank=True)
-    marketplace_description = models.TextField(null=True, blank=True)
-    price_on_marketplace = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    commission_rate = models.DecimalField(
-        max_digits=5, decimal_places=4, default=Decimal("0.1000"), db_default=Decimal("0.1000")
-    )
-    is_featured = models.BooleanField(default=False, db_default=False)
-    is_active = models.BooleanField(default=True, db_default=True)
-    registered_at = models.DateTimeField(default=timezone.now, db_default=Now(), editable=False)
-
-    class Meta:
-        db_table = "bot_marketplace_registrations"
-        indexes = [
-            models.Index(fields=["user_principal_id"], name="idx_bmr_user_principal_id"),
-            models.Index(fields=["status"], name="idx_bmr_status"),
-            models.Index(fields=["is_active"], name="idx_bmr_is_active"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.marketplace_name or 'marketplace'}: {self.bot}"
 
 
 class BacktestRunStatus(models.TextChoices):

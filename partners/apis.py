@@ -13,11 +13,12 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 
 from accounts.models import Exchange, ExchangeCredential
-from bots.models import Bot, BotMarketplaceRegistration
+from bots.models import Bot
 from common.api.schema import ErrorSerializer, error_responses
 from partners import selectors, services
 from partners.authentication import MarketplaceKeyAuthentication
 from partners.exceptions import PartnerError
+from partners.models import BotMarketplaceRegistration
 from partners.permissions import IsPartner, IsRegistrationKey
 from partners.principals import PRINCIPAL_PATTERN, end_user_principal_validate
 from partners.serializers import (

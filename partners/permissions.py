@@ -2,12 +2,12 @@
 
 from rest_framework.permissions import BasePermission
 
-from bots.models import BotMarketplaceRegistration
+from partners.models import BotMarketplaceRegistration
 from partners.selectors import is_partner
 
 
 class IsPartner(BasePermission):
-    """An active account with its own principal id and the permission bots.add_botmarketplaceregistration."""
+    """An active account with its own principal id and the permission partners.add_botmarketplaceregistration."""
 
     message = "Only partner marketplaces may do this; ask the staff for access."
 

@@ -7,12 +7,17 @@ The textual form (the IC interface specification, "Textual representation of pri
 lowercase RFC 4648 base32 without padding, split into groups of five characters joined by "-" (the last group
 may be shorter). `raw` is at most 29 bytes. Decoding and encoding again must give the same text: that one check
 catches wrong grouping, uppercase, stray bits in the last character and non-canonical forms.
+
+Each end user's principal is also a user of this site (partners.services.principal_user_get_or_create),
+recognised by its placeholder address: principal_email() makes one, is_principal_user() is the one test for it.
 """
 
 import base64
 import binascii
 import re
+import secrets
 
+from accounts.models import User
 from partners.exceptions import PrincipalInvalid
 
 MAX_RAW_BYTES = 29
@@ -26,6 +31,10 @@ PRINCIPAL_PATTERN = r"^([a-z2-7]{5}-){0,10}[a-z2-7]{1,5}$"
 # is the system itself. Data stored for them would be shared by everyone.
 ANONYMOUS = "2vxsx-fae"
 MANAGEMENT_CANISTER = "aaaaa-aa"
+
+# Principals' users have their placeholder addresses here. No person may sign up with an address under .invalid
+# (accounts.validators), so no account of a person can hold one of these or be taken for a principal's.
+PRINCIPAL_EMAIL_DOMAIN = "principals.invalid"
 
 
 def encode(raw: bytes) -> str:
@@ -86,3 +95,15 @@ def end_user_principal_validate(text: str) -> str:
     if text == MANAGEMENT_CANISTER:
         raise PrincipalInvalid("The management canister (aaaaa-aa) is not an end user.")
     return text
+
+
+def principal_email() -> str:
+    """A fresh placeholder address for a principal's user: never deliverable (.invalid), under a domain no person
+    may sign up with (accounts.validators), and random, so nobody can tell in advance which address a principal
+    will get. The user is always found by its principal id, never by this address."""
+    return f"principal-{secrets.token_hex(12)}@{PRINCIPAL_EMAIL_DOMAIN}"
+
+
+def is_principal_user(user: User) -> bool:
+    """Whether `user` stands for a principal (its address is a principal_email() one), not for a person."""
+    return user.email.endswith("@" + PRINCIPAL_EMAIL_DOMAIN)

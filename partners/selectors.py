@@ -10,12 +10,13 @@ from django.http import Http404
 
 from accounts import api_keys
 from accounts.models import ExchangeCredential, User
-from bots.models import Bot, BotMarketplaceRegistration
+from bots.models import Bot
+from partners.models import BotMarketplaceRegistration
 from subscriptions.models import Subscription
 from subscriptions.selectors import subscription_decisions
 from trading.models import PerformanceLog, Trade
 
-PARTNER_PERMISSION = "bots.add_botmarketplaceregistration"
+PARTNER_PERMISSION = "partners.add_botmarketplaceregistration"
 # Largest primary key the database holds (BIGINT): a larger id in a URL is simply not found.
 MAX_PK = 2**63 - 1
 

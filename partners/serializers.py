@@ -4,9 +4,9 @@ a passphrase or a key hash; a registration's bot API key appears once, in the an
 from rest_framework import serializers
 
 from accounts.models import Exchange, ExchangeCredential
-from bots.models import BotMarketplaceRegistration
 from common.api.schema import NamedChoiceField
 from core import timeframes
+from partners.models import BotMarketplaceRegistration
 from subscriptions.models import Subscription
 from subscriptions.services import MAX_EVALUATION_PERIOD_MINUTES
 from trading.serializers import PerformanceLogSerializer, TradeSerializer

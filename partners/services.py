@@ -5,7 +5,6 @@ partner account. The subscription and credential rules themselves stay in subscr
 accounts.services: these functions add the partner's scoping around them (docs/partner-api.md).
 """
 
-import secrets
 from datetime import datetime
 from decimal import Decimal
 
@@ -17,10 +16,10 @@ from accounts import api_keys
 from accounts.models import Exchange, ExchangeCredential, User
 from accounts.networks import network_problem
 from accounts.services import audit_log_record, credential_create, credential_delete
-from accounts.validators import PRINCIPAL_EMAIL_DOMAIN
-from bots.models import Bot, BotMarketplaceRegistration
+from bots.models import Bot
 from partners.exceptions import CredentialConflict, PartnerError, PrincipalUnavailable, RegistrationInvalid
-from partners.principals import end_user_principal_validate
+from partners.models import BotMarketplaceRegistration
+from partners.principals import end_user_principal_validate, is_principal_user, principal_email
 from partners.selectors import is_partner
 from subscriptions import services as subscription_services
 from subscriptions.exceptions import SubscriptionInvalid
@@ -142,13 +141,6 @@ def _registration_usable(registration: BotMarketplaceRegistration) -> None:
 # --- Principals ------------------------------------------------------------------------------------------------
 
 
-def principal_email() -> str:
-    """A fresh placeholder address for a principal's user: never deliverable (.invalid), under a domain no person
-    may sign up with (accounts.validators), and random, so nobody can tell in advance which address a principal
-    will get. The user is always found by its principal id, never by this address."""
-    return f"principal-{secrets.token_hex(12)}@{PRINCIPAL_EMAIL_DOMAIN}"
-
-
 # Inserts tried before giving up; a second one is needed only when an address is somehow taken already.
 PRINCIPAL_CREATE_ATTEMPTS = 3
 
@@ -180,7 +172,7 @@ def principal_user_get_or_create(*, principal_id: str, actor: User | None = None
             )
     if user is None:
         raise PrincipalUnavailable("This principal cannot be set up right now: try again.", field="principal")
-    if not user.email.endswith("@" + PRINCIPAL_EMAIL_DOMAIN):
+    if not is_principal_user(user):
         raise PrincipalUnavailable(
             "This principal belongs to an account of this site, not to a marketplace user.", field="principal"
         )

@@ -47,7 +47,7 @@ class Subscription(models.Model):
     # The partner marketplace registration that created the subscription for `user_principal_id`; it alone can
     # see and manage it through the partner API (docs/partner-api.md).
     marketplace_registration = models.ForeignKey(
-        "bots.BotMarketplaceRegistration",
+        "partners.BotMarketplaceRegistration",
         on_delete=models.PROTECT,
         null=True,
         blank=True,

@@ -5,7 +5,7 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from accounts.tests.factories import DeveloperFactory, UserFactory
-from bots.models import Bot, BotCategory, BotMarketplaceRegistration, BotPerformance, BotReview, BotVersion
+from bots.models import Bot, BotCategory, BotPerformance, BotReview, BotVersion
 
 
 class BotCategoryFactory(DjangoModelFactory):
@@ -74,13 +74,3 @@ class BotPerformanceFactory(DjangoModelFactory):
     total_trades = 3
     winning_trades = 2
     total_pnl = Decimal("12.50000000")
-
-
-class BotMarketplaceRegistrationFactory(DjangoModelFactory):
-    class Meta:
-        model = BotMarketplaceRegistration
-
-    bot = factory.SubFactory(ApprovedBotFactory)
-    user_principal_id = "rrkah-fqaaa-aaaaa-aaaaq-cai"
-    api_key = factory.Sequence(lambda n: f"{n:064x}")
-    marketplace_name = "ICP Bot Bazaar"

@@ -8,12 +8,8 @@ from django.urls import reverse
 
 from accounts.services import credential_create
 from accounts.tests.factories import AuditLogFactory
-from bots.tests.factories import (
-    BotMarketplaceRegistrationFactory,
-    BotPerformanceFactory,
-    BotReviewFactory,
-    BotVersionFactory,
-)
+from bots.tests.factories import BotPerformanceFactory, BotReviewFactory, BotVersionFactory
+from partners.tests.factories import BotMarketplaceRegistrationFactory
 from trading.tests.factories import ClosedTradeFactory, PerformanceLogFactory
 
 SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"

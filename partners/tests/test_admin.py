@@ -11,8 +11,8 @@ pytestmark = pytest.mark.django_db
 
 def test_it_lists_registrations_without_their_key(staff_client, acme_reg):
     registration, key = acme_reg
-    changelist = staff_client.get(reverse("admin:bots_botmarketplaceregistration_changelist"))
-    change = staff_client.get(reverse("admin:bots_botmarketplaceregistration_change", args=[registration.pk]))
+    changelist = staff_client.get(reverse("admin:partners_botmarketplaceregistration_changelist"))
+    change = staff_client.get(reverse("admin:partners_botmarketplaceregistration_change", args=[registration.pk]))
     for response in (changelist, change):
         assert response.status_code == 200
         page = response.content.decode()
@@ -22,7 +22,7 @@ def test_it_lists_registrations_without_their_key(staff_client, acme_reg):
 def test_it_deactivates_selected_registrations_whose_keys_then_fail(client, staff_client, staff, acme_reg):
     registration, key = acme_reg
     response = staff_client.post(
-        reverse("admin:bots_botmarketplaceregistration_changelist"),
+        reverse("admin:partners_botmarketplaceregistration_changelist"),
         {"action": "deactivate_selected", "_selected_action": [registration.pk]},
         follow=True,
     )

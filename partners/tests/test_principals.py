@@ -2,8 +2,16 @@
 
 import pytest
 
+from partners import services
 from partners.exceptions import PrincipalInvalid
-from partners.principals import decode, encode, end_user_principal_validate, principal_validate
+from partners.principals import (
+    decode,
+    encode,
+    end_user_principal_validate,
+    is_principal_user,
+    principal_email,
+    principal_validate,
+)
 from partners.tests.conftest import ALICE_P
 
 REAL_PRINCIPALS = {
@@ -78,3 +86,11 @@ def test_it_refuses_principals_that_name_no_end_user():
         end_user_principal_validate("2vxsx-fae")
     with pytest.raises(PrincipalInvalid, match="management canister"):
         end_user_principal_validate("aaaaa-aa")
+
+
+@pytest.mark.django_db
+def test_it_tells_a_principals_user_from_a_persons_account(alice):
+    principal_user = services.principal_user_get_or_create(principal_id=ALICE_P)
+    assert is_principal_user(principal_user) and principal_user.email.endswith("@principals.invalid")
+    assert not is_principal_user(alice)
+    assert principal_email() != principal_email()

@@ -7,8 +7,9 @@ from django.urls import reverse
 
 from accounts import api_keys
 from accounts.models import AuditLog
-from bots.models import Bot, BotMarketplaceRegistration
+from bots.models import Bot
 from bots.tests.factories import BotFactory
+from partners.models import BotMarketplaceRegistration
 from partners.tests.conftest import bot_key, user_key
 
 pytestmark = pytest.mark.django_db

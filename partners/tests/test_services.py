@@ -12,10 +12,11 @@ from accounts import api_keys, crypto
 from accounts.exceptions import CredentialError
 from accounts.models import AuditLog, ExchangeCredential, User
 from accounts.tests.factories import UserFactory
-from bots.models import Bot, BotMarketplaceRegistration
+from bots.models import Bot
 from bots.tests.factories import BotFactory
 from partners import services
 from partners.exceptions import CredentialConflict, PrincipalInvalid, PrincipalUnavailable, RegistrationInvalid
+from partners.models import BotMarketplaceRegistration
 from partners.tests.conftest import ALICE_P, API_KEY, API_SECRET, BOB_P
 from subscriptions.exceptions import SubscriptionInvalid
 from subscriptions.models import Subscription

@@ -264,7 +264,7 @@ def test_it_refuses_a_bad_window_period_timeframes_or_trade_mode(alice):
 @pytest.mark.django_db
 def test_it_subscribes_a_principal_with_its_partners_key_only(alice, bob):
     from accounts.tests.factories import UserFactory
-    from bots.tests.factories import BotMarketplaceRegistrationFactory
+    from partners.tests.factories import BotMarketplaceRegistrationFactory
 
     bot = builtin_bot()
     alice.user_principal_id = "rrkah-fqaaa-aaaaa-aaaaq-cai"

@@ -148,9 +148,9 @@ def test_it_escapes_every_admin_page_showing_user_text(client, world):
         (_admin("bots_botreview_change", world.review.pk), ("review",)),
         (_admin("bots_backtestrun_changelist"), ("bot_name",)),
         (_admin("bots_backtestrun_change", world.backtest.pk), ("bot_exception",)),
-        (_admin("bots_botmarketplaceregistration_changelist"), ("marketplace_name", "bot_name")),
+        (_admin("partners_botmarketplaceregistration_changelist"), ("marketplace_name", "bot_name")),
         (
-            _admin("bots_botmarketplaceregistration_change", world.registration.pk),
+            _admin("partners_botmarketplaceregistration_change", world.registration.pk),
             ("marketplace_name", "marketplace_description"),
         ),
         (_admin("subscriptions_subscription_changelist"), ("instance_name", "bot_name")),
