@@ -5,11 +5,13 @@ task module imports the service it wraps, and the dependency goes one way. The n
 (beat schedules and routes use it too).
 """
 
-from celery import current_app
+from typing import Any
+
+from celery import Task, current_app
 from django.db import transaction
 
 
-def _task(name: str):
+def _task(name: str) -> Task:
     app = current_app
     if name not in app.tasks:
         # A worker imports every app's tasks module at start; a web process does it here, on first need.
@@ -17,7 +19,7 @@ def _task(name: str):
     return app.tasks[name]
 
 
-def enqueue_on_commit(name: str, *args) -> None:
+def enqueue_on_commit(name: str, *args: Any) -> None:
     """Queue task `name` with `args` after the transaction commits (at once outside one); never before, so a
     worker cannot start on rows it cannot see yet. Raises KeyError then for a name no app registers."""
     transaction.on_commit(lambda: _task(name).delay(*args))
