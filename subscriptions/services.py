@@ -277,62 +277,22 @@ def subscription_create(
     market has data for) and `trade_mode` (Spot only; Margin and Futures are refused).
     """
     now = now or timezone.now()
+    started_at = started_at or now
     errors: dict[str, list[str]] = {}
-    if (user_principal_id is None) != (marketplace_registration is None):
-        raise ValueError("a marketplace subscription needs both user_principal_id and marketplace_registration")
-    if marketplace_registration is not None:
-        if user.user_principal_id != user_principal_id or marketplace_registration.bot_id != bot.pk:
-            raise ValueError("subscribe the principal's own user to the registration's bot")
-        if not marketplace_registration.is_active:
-            errors["marketplace_registration"] = ["This marketplace registration is deactivated."]
-    instance_name = (instance_name or "").strip() or bot.name
-    if len(instance_name) > 255:
-        errors["instance_name"] = ["Keep the name under 255 characters."]
-    if bot.status != Bot.Status.APPROVED:
-        errors["bot"] = ["This bot is not open for subscriptions."]
-    elif bot_version_for_run(bot_id=bot.pk, pinned_version_id=None) is None:
-        errors["bot"] = ["This bot has no version ready to run yet."]
-    if mode not in MODES:
-        errors["mode"] = ["Choose paper, testnet or mainnet."]
-    if exchange_type not in Exchange.values:
-        errors["exchange_type"] = ["Choose a supported exchange."]
-    elif trading_pair not in market_pairs(exchange_type):
-        errors["trading_pair"] = [f"{trading_pair or 'This pair'} is not available on {Exchange(exchange_type).label}."]
-    if timeframe not in SUPPORTED_TIMEFRAMES:
-        errors["timeframe"] = [f"Choose one of {', '.join(SUPPORTED_TIMEFRAMES)}."]
-    elif "exchange_type" not in errors and "trading_pair" not in errors:
-        available = market_timeframes(exchange_type, trading_pair)
-        if timeframe not in available:
-            errors["timeframe"] = [
-                f"No {timeframe} market data for {trading_pair} here; choose {', '.join(available) or 'another pair'}."
-            ]
-    extra_timeframes = _timeframes_errors(timeframes, exchange_type, trading_pair, errors)
+    _registration_errors(user, bot, user_principal_id, marketplace_registration, errors)
+    instance_name = _instance_name(instance_name, bot, errors)
+    _bot_errors(bot, errors)
+    extra_timeframes = _market_errors(exchange_type, trading_pair, timeframe, timeframes, errors)
     _evaluation_period_errors(trade_evaluation_period, errors)
     _trade_mode_errors(trade_mode, errors)
-    started_at = started_at or now
     _window_errors(started_at, expires_at, now, errors)
     strategy, execution, risk = _configs_validate(bot, strategy_config, execution_config, risk_config, errors)
-    if mode in ("testnet", "mainnet") and "exchange_type" not in errors:
-        # A network the exchange does not have (Kraken's testnet) first: no key could ever make it work.
-        problem = network_problem(exchange_type, testnet=mode == "testnet") or _credential_problem(
-            user, exchange_type, mode, marketplace_registration
-        )
-        if problem:
-            errors["mode"] = [problem]
-    if mode == "mainnet" and not mainnet_confirmed:
-        errors["mainnet_confirmed"] = ["Confirm that this subscription trades real money."]
-    paid = bot.price_per_month > 0
-    trial = bool(trial and paid and bot.trial_days > 0)
-    if trial and Subscription.objects.filter(user=user, bot=bot, is_trial=True).exists():
-        errors["trial"] = ["You already had this bot's free trial."]
-    if trial and expires_at is not None:
-        errors["trial"] = ["A trial has its own length: leave the end of the window out."]
+    _mode_errors(user, mode, exchange_type, mainnet_confirmed, marketplace_registration, errors)
+    trial = _trial_errors(user, bot, trial, expires_at, errors)
     if errors:
         raise SubscriptionInvalid(errors)
 
-    trial_expires_at = now + timedelta(days=bot.trial_days) if trial else None
-    if expires_at is None:
-        expires_at = trial_expires_at if trial else (now + PAID_PERIOD if paid else None)
+    trial_expires_at, expires_at = _term(bot, trial, expires_at, now)
     subscription = Subscription.objects.create(
         user=user,
         user_principal_id=user_principal_id,
@@ -359,22 +319,107 @@ def subscription_create(
         expires_at=expires_at,
         next_run_at=None,
     )
+    _created_audit(subscription, mode=mode, now=now, actor=actor or user, request=request)
+    return subscription
+
+
+def _registration_errors(user: User, bot: Bot, user_principal_id, marketplace_registration, errors: dict) -> None:
+    """A partner's subscription names both the principal and the registration, for the principal's own user and
+    the registration's bot (a programming error otherwise); a deactivated registration subscribes no one."""
+    if (user_principal_id is None) != (marketplace_registration is None):
+        raise ValueError("a marketplace subscription needs both user_principal_id and marketplace_registration")
+    if marketplace_registration is not None:
+        if user.user_principal_id != user_principal_id or marketplace_registration.bot_id != bot.pk:
+            raise ValueError("subscribe the principal's own user to the registration's bot")
+        if not marketplace_registration.is_active:
+            errors["marketplace_registration"] = ["This marketplace registration is deactivated."]
+
+
+def _instance_name(instance_name: str, bot: Bot, errors: dict) -> str:
+    instance_name = (instance_name or "").strip() or bot.name
+    if len(instance_name) > 255:
+        errors["instance_name"] = ["Keep the name under 255 characters."]
+    return instance_name
+
+
+def _bot_errors(bot: Bot, errors: dict) -> None:
+    if bot.status != Bot.Status.APPROVED:
+        errors["bot"] = ["This bot is not open for subscriptions."]
+    elif bot_version_for_run(bot_id=bot.pk, pinned_version_id=None) is None:
+        errors["bot"] = ["This bot has no version ready to run yet."]
+
+
+def _market_errors(exchange_type: str, trading_pair: str, timeframe: str, timeframes, errors: dict) -> list[str] | None:
+    """The exchange, pair and timeframe must be a market with data; returns the extra timeframes to store."""
+    if exchange_type not in Exchange.values:
+        errors["exchange_type"] = ["Choose a supported exchange."]
+    elif trading_pair not in market_pairs(exchange_type):
+        errors["trading_pair"] = [f"{trading_pair or 'This pair'} is not available on {Exchange(exchange_type).label}."]
+    if timeframe not in SUPPORTED_TIMEFRAMES:
+        errors["timeframe"] = [f"Choose one of {', '.join(SUPPORTED_TIMEFRAMES)}."]
+    elif "exchange_type" not in errors and "trading_pair" not in errors:
+        available = market_timeframes(exchange_type, trading_pair)
+        if timeframe not in available:
+            errors["timeframe"] = [
+                f"No {timeframe} market data for {trading_pair} here; choose {', '.join(available) or 'another pair'}."
+            ]
+    return _timeframes_errors(timeframes, exchange_type, trading_pair, errors)
+
+
+def _mode_errors(user: User, mode: str, exchange_type: str, mainnet_confirmed: bool, marketplace_registration,
+                 errors: dict) -> None:
+    """Paper needs nothing; testnet and mainnet need the network on the exchange and a key that may trade on it;
+    mainnet also the trader's confirmation that it is real money."""
+    if mode not in MODES:
+        errors["mode"] = ["Choose paper, testnet or mainnet."]
+    if mode in ("testnet", "mainnet") and "exchange_type" not in errors:
+        # A network the exchange does not have (Kraken's testnet) first: no key could ever make it work.
+        problem = network_problem(exchange_type, testnet=mode == "testnet") or _credential_problem(
+            user, exchange_type, mode, marketplace_registration
+        )
+        if problem:
+            errors["mode"] = [problem]
+    if mode == "mainnet" and not mainnet_confirmed:
+        errors["mainnet_confirmed"] = ["Confirm that this subscription trades real money."]
+
+
+def _trial_errors(user: User, bot: Bot, trial: bool, expires_at: datetime | None, errors: dict) -> bool:
+    """Whether the subscription is a trial: asked for, on a paid bot that offers one, once per user and bot."""
+    trial = bool(trial and bot.price_per_month > 0 and bot.trial_days > 0)
+    if trial and Subscription.objects.filter(user=user, bot=bot, is_trial=True).exists():
+        errors["trial"] = ["You already had this bot's free trial."]
+    if trial and expires_at is not None:
+        errors["trial"] = ["A trial has its own length: leave the end of the window out."]
+    return trial
+
+
+def _term(bot: Bot, trial: bool, expires_at: datetime | None, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """(trial_expires_at, expires_at): a trial's end, else the window's, else a paid bot's PAID_PERIOD."""
+    trial_expires_at = now + timedelta(days=bot.trial_days) if trial else None
+    if expires_at is None:
+        expires_at = trial_expires_at if trial else (now + PAID_PERIOD if bot.price_per_month > 0 else None)
+    return trial_expires_at, expires_at
+
+
+def _created_audit(subscription: Subscription, *, mode: str, now: datetime, actor: User, request) -> None:
+    bot = subscription.bot
     new_values = {
         "bot": bot.slug,
         "mode": mode,
-        "market": f"{exchange_type} {trading_pair} {timeframe}",
+        "market": f"{subscription.exchange_type} {subscription.trading_pair} {subscription.timeframe}",
         "price_per_month": str(bot.price_per_month),
-        "is_trial": trial,
+        "is_trial": subscription.is_trial,
         "expires_at": subscription.expires_at.isoformat() if subscription.expires_at else None,
     }
-    if started_at != now:
-        new_values["started_at"] = started_at.isoformat()
-    if marketplace_registration is not None:
-        new_values.update(user_principal_id=user_principal_id, marketplace_registration=marketplace_registration.pk)
-    audit_log_record(
-        actor=actor or user, action="subscription.create", instance=subscription, new_values=new_values, request=request
-    )
-    return subscription
+    if subscription.started_at != now:
+        new_values["started_at"] = subscription.started_at.isoformat()
+    if subscription.marketplace_registration_id is not None:
+        new_values.update(
+            user_principal_id=subscription.user_principal_id,
+            marketplace_registration=subscription.marketplace_registration_id,
+        )
+    audit_log_record(actor=actor, action="subscription.create", instance=subscription, new_values=new_values,
+                     request=request)
 
 
 @transaction.atomic
