@@ -11,9 +11,8 @@ from django.http import Http404
 from accounts import api_keys
 from accounts.models import ExchangeCredential, User
 from bots.models import Bot, BotMarketplaceRegistration
-from subscriptions.models import Subscription
+from subscriptions.models import PerformanceLog, Subscription, Trade
 from subscriptions.selectors import subscription_decisions
-from trading.models import PerformanceLog, Trade
 
 PARTNER_PERMISSION = "bots.add_botmarketplaceregistration"
 # Largest primary key the database holds (BIGINT): a larger id in a URL is simply not found.

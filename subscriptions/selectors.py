@@ -14,8 +14,7 @@ from django.utils import timezone
 from accounts.models import Exchange, User
 from core import timeframes
 from core.backtest.result import amount_json
-from subscriptions.models import Subscription
-from trading.models import PerformanceLog, Trade
+from subscriptions.models import PerformanceLog, Subscription, Trade
 
 # A run more than this late (next_run_at in the past) means the scheduler or its workers are not keeping up.
 LATE_AFTER = timedelta(minutes=5)
