@@ -27,8 +27,7 @@ from django.utils import timezone
 
 from bots.models import Bot, BotPerformance, BotReview, BotVersion
 from bots.track_record import min_group
-from subscriptions.models import Subscription
-from trading.models import PerformanceLog, Trade
+from subscriptions.models import PerformanceLog, Subscription, Trade
 
 if TYPE_CHECKING:
     from bots.filters import BotCatalogFilter

@@ -33,8 +33,7 @@ from core.backtest import BacktestStats, EquityPoint, compute_stats
 from core.backtest import Trade as StatTrade
 from core.backtest.result import amount_json
 from core.fill_model import ExitReason, to_decimal
-from subscriptions.models import Subscription
-from trading.models import PerformanceLog, Trade
+from subscriptions.models import PerformanceLog, Subscription, Trade
 
 MODES = ("paper", "testnet", "mainnet")
 MODE_LABELS = {

@@ -12,9 +12,8 @@ from accounts import api_keys
 from accounts.models import ExchangeCredential, User
 from bots.models import Bot
 from partners.models import BotMarketplaceRegistration
-from subscriptions.models import Subscription
+from subscriptions.models import PerformanceLog, Subscription, Trade
 from subscriptions.selectors import subscription_decisions
-from trading.models import PerformanceLog, Trade
 
 PARTNER_PERMISSION = "partners.add_botmarketplaceregistration"
 # Largest primary key the database holds (BIGINT): a larger id in a URL is simply not found.

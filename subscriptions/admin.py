@@ -6,8 +6,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.admin_audit import AuditedAdmin
+from common.admin import ReadOnlyAdmin
 from subscriptions.exceptions import SubscriptionError
-from subscriptions.models import Subscription
+from subscriptions.models import PerformanceLog, Subscription, Trade
 from subscriptions.services import subscription_pause, subscription_resume
 
 
@@ -100,3 +101,33 @@ class SubscriptionAdmin(AuditedAdmin):
     @admin.action(description="Resume selected subscriptions", permissions=["change"])
     def resume_selected(self, request, queryset):
         self._apply(request, queryset, subscription_resume, "Resumed")
+
+
+@admin.register(Trade)
+class TradeAdmin(ReadOnlyAdmin):
+    list_display = (
+        "subscription",
+        "side",
+        "trading_pair",
+        "quantity",
+        "entry_price",
+        "exit_price",
+        "pnl",
+        "pnl_percentage",
+        "status",
+        "entry_time",
+        "exit_time",
+    )
+    list_filter = ("status", "side", "trading_pair")
+    search_fields = ("trading_pair", "exchange_order_id", "exchange_trade_id", "subscription__instance_name")
+    date_hierarchy = "entry_time"
+    list_select_related = ("subscription__bot",)
+
+
+@admin.register(PerformanceLog)
+class PerformanceLogAdmin(ReadOnlyAdmin):
+    list_display = ("subscription", "action", "timestamp", "price", "quantity", "balance")
+    list_filter = ("action",)
+    search_fields = ("subscription__instance_name",)
+    date_hierarchy = "timestamp"
+    list_select_related = ("subscription__bot",)

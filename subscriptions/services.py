@@ -17,8 +17,8 @@ from core import timeframes
 from core.config_schemas import validate_trading_configs
 from core.sdk import ConfigError, validate_config
 from subscriptions.exceptions import IllegalSubscriptionTransition, SubscriptionInvalid
+from subscriptions.markets import market_pairs, market_timeframes
 from subscriptions.models import Subscription, TradeMode
-from subscriptions.selectors import market_pairs, market_timeframes
 
 S = Subscription.Status
 S_NETWORK = Subscription.NetworkType
@@ -260,7 +260,7 @@ def subscription_create(
 
     - `mode`: "paper" (simulated fills, no key: is_paper), "testnet" or "mainnet" (network_type; needs the user's
       key for the exchange, and mainnet a validated one plus `mainnet_confirmed`).
-    - The market must be one subscriptions.selectors.market_pairs offers, the timeframe one it has data for.
+    - The market must be one subscriptions.markets.market_pairs offers, the timeframe one it has data for.
     - Configs are validated with their defaults filled (bot config by the bot; execution and risk settings by
       core.config_schemas.validate_trading_configs); the filled configs are stored.
     - A paid bot runs for PAID_PERIOD (expires_at; payment is not handled here), or, with `trial` on a bot that

@@ -17,6 +17,7 @@ from bots.selectors import bot_get_for_page
 from subscriptions import selectors, services
 from subscriptions.exceptions import SubscriptionError, SubscriptionInvalid
 from subscriptions.forms import EditConfigForm, SubscribeForm
+from subscriptions.markets import market_catalog, market_choices
 
 DECISIONS_PER_PAGE = 25
 CLOSED_TRADES_PER_PAGE = 25
@@ -40,7 +41,7 @@ def subscribe(request, slug: str):
     if bot.status != Bot.Status.APPROVED:
         messages.error(request, f"“{bot.name}” is not open for subscriptions.")
         return redirect("bots:detail", slug=bot.slug)
-    markets = selectors.market_choices()
+    markets = market_choices()
     form = SubscribeForm(request.POST or None, bot=bot, markets=markets)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -70,7 +71,7 @@ def subscribe(request, slug: str):
     context = {
         "bot": bot,
         "form": form,
-        "markets": selectors.market_catalog(markets),
+        "markets": market_catalog(markets),
         "credential_keys": selectors.credential_summary(user=request.user),
     }
     return render(request, "subscriptions/subscribe.html", context, status=400 if form.errors else 200)

@@ -14,9 +14,9 @@ from rest_framework.views import APIView
 from accounts.selectors import credential_get
 from accounts.serializers import CredentialSerializer
 from common.api.schema import error_responses
+from subscriptions.models import PerformanceLog, Trade
 from trading import selectors, tasks
 from trading.filters import PerformanceLogFilter, TradeFilter
-from trading.models import PerformanceLog, Trade
 from trading.serializers import PerformanceLogSerializer, TradeSerializer
 
 LIST_RESPONSES = error_responses(400, 401, 404)

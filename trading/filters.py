@@ -9,7 +9,7 @@ from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from trading.models import Action, PerformanceLog, Side, Trade, TradeStatus
+from subscriptions.models import Action, PerformanceLog, Side, Trade, TradeStatus
 
 # The largest id a database column holds (BIGINT): a larger one is a 400, not a driver's overflow.
 ID_MAX = 2**63 - 1

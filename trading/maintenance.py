@@ -23,13 +23,12 @@ from accounts.exceptions import CredentialDecryptionError
 from accounts.models import ExchangeCredential
 from accounts.services import ClearCredentials, audit_log_record, credential_reveal
 from bots.models import Bot, BotPerformance, BotReview
-from subscriptions.models import Subscription
+from subscriptions.models import PerformanceLog, Subscription, Trade
 from subscriptions.services import subscription_transition
 from trading.engine.health import connections_reset, run_failed
 from trading.engine.live import subscriptions_using
 from trading.exceptions import CredentialInvalid, ExchangeNotSupported, TradingError
 from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
-from trading.models import PerformanceLog, Trade
 
 logger = logging.getLogger(__name__)
 

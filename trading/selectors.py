@@ -7,7 +7,7 @@ rows of a partner's marketplace principals stay with the partner API.
 from django.db.models import QuerySet
 
 from accounts.models import User
-from trading.models import PerformanceLog, Trade
+from subscriptions.models import PerformanceLog, Trade
 
 
 def trade_own_list(*, user: User) -> QuerySet[Trade]:

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from common.api.schema import NamedChoiceField
-from trading.models import PerformanceLog, Trade
+from subscriptions.models import PerformanceLog, Trade
 
 
 class TradeSerializer(serializers.ModelSerializer):

@@ -208,8 +208,7 @@ def test_it_shows_a_bots_backtest_and_daily_results(client):
     BotPerformanceFactory(bot=bot, date="2026-11-01", total_trades=4, winning_trades=3)
     BotPerformanceFactory(bot=bot, date="2026-11-02", total_trades=6, winning_trades=3)
     # The snapshots summarize what subscriptions ran: one that traded (the fixture publishes groups of one).
-    from subscriptions.tests.factories import SubscriptionFactory
-    from trading.tests.factories import ClosedTradeFactory
+    from subscriptions.tests.factories import ClosedTradeFactory, SubscriptionFactory
 
     ClosedTradeFactory(subscription=SubscriptionFactory(bot=bot))
     body = client.get(reverse("api:bot-detail", args=[bot.slug])).json()

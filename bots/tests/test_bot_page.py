@@ -14,9 +14,8 @@ from bots.tests.factories import BotFactory, BotReviewFactory, BotVersionFactory
 from bots.track_record import histogram, records_for_bot
 from marketplace.tests.pages import REPLAY_START, builtin_bot, paper_subscription
 from subscriptions.models import Subscription
-from subscriptions.tests.factories import SubscriptionFactory
+from subscriptions.tests.factories import ClosedTradeFactory, PerformanceLogFactory, SubscriptionFactory, TradeFactory
 from trading.models import PaperAccount
-from trading.tests.factories import ClosedTradeFactory, PerformanceLogFactory, TradeFactory
 
 
 @pytest.fixture(autouse=True)

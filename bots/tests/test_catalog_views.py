@@ -11,8 +11,7 @@ from bots.models import Bot
 from bots.selectors import bot_catalog
 from bots.tests.factories import ApprovedBotFactory, BotCategoryFactory, BotFactory, PaidBotFactory
 from subscriptions.models import Subscription
-from subscriptions.tests.factories import SubscriptionFactory
-from trading.tests.factories import ClosedTradeFactory
+from subscriptions.tests.factories import ClosedTradeFactory, SubscriptionFactory
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from accounts.services import credential_create
 from accounts.tests.factories import AuditLogFactory
 from bots.tests.factories import BotPerformanceFactory, BotReviewFactory, BotVersionFactory
 from partners.tests.factories import BotMarketplaceRegistrationFactory
-from trading.tests.factories import ClosedTradeFactory, PerformanceLogFactory
+from subscriptions.tests.factories import ClosedTradeFactory, PerformanceLogFactory
 
 SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"

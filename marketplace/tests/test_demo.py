@@ -28,8 +28,7 @@ def test_it_loads_the_demo_once_and_its_logins_work(client):
 @pytest.mark.django_db
 def test_it_gives_the_demo_trader_paper_bots_with_history(settings):
     from marketplace.demo import DEMO_SUBSCRIPTIONS, demo_subscriptions_load
-    from subscriptions.models import Subscription
-    from trading.models import PerformanceLog
+    from subscriptions.models import PerformanceLog, Subscription
 
     settings.MARKET_DATA_REPLAY_LOOP = True  # the demo replays the shipped candles over today's dates
     demo_load()

@@ -37,7 +37,7 @@ from marketplace.tests.pages import builtin_bot, paper_subscription
 from partners.principals import encode
 from partners.services import principal_credential_store, principal_subscription_create, registration_create
 from subscriptions.services import subscription_pause
-from trading.tests.factories import ClosedTradeFactory, PerformanceLogFactory
+from subscriptions.tests.factories import ClosedTradeFactory, PerformanceLogFactory
 
 PERSONAS = [
     "anonymous",

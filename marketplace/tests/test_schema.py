@@ -6,9 +6,8 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from bots.tests.factories import ApprovedBotFactory, BotReviewFactory
-from subscriptions.tests.factories import SubscriptionFactory
-from trading.models import Trade
-from trading.tests.factories import ClosedTradeFactory, TradeFactory
+from subscriptions.models import Trade
+from subscriptions.tests.factories import ClosedTradeFactory, SubscriptionFactory, TradeFactory
 
 
 @pytest.mark.django_db

@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import AuditLog, ExchangeCredential, User
 from partners.tests.conftest import ALICE_P, API_KEY, API_SECRET, BOB_P, bot_key, subscription_body
 from subscriptions.models import Subscription
-from trading.tests.factories import ClosedTradeFactory, TradeFactory
+from subscriptions.tests.factories import ClosedTradeFactory, TradeFactory
 
 pytestmark = pytest.mark.django_db
 PASSPHRASE = "passphrase-never-shown-0001"
@@ -225,7 +225,7 @@ def test_it_reads_trades_and_performance_newest_first(client, acme_reg, alice_su
     trades = client.get(_sub_url("trades", alice_sub.pk), **bot_key(acme_reg[1])).json()
     assert [row["id"] for row in trades["results"]] == [new.pk, old.pk]
     assert trades["results"][1]["pnl"] == str(old.pnl)
-    from trading.models import PerformanceLog
+    from subscriptions.models import PerformanceLog
 
     for hours in (3, 1, 2):
         PerformanceLog.objects.create(

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("partners", "0001_initial"),
-        ("subscriptions", "0005_marketplace_registration"),
+        ("subscriptions", "0006_records"),
     ]
 
     operations = [

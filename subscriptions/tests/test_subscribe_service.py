@@ -14,8 +14,8 @@ from bots.models import Bot
 from core import timeframes
 from marketplace.tests.pages import builtin_bot
 from subscriptions.exceptions import SubscriptionInvalid
+from subscriptions.markets import market_pairs, market_timeframes
 from subscriptions.models import Subscription
-from subscriptions.selectors import market_pairs, market_timeframes
 from subscriptions.services import subscription_cancel, subscription_create, subscription_update_config
 from subscriptions.tests.factories import SubscriptionFactory
 from testsupport.fake_exchange import FakeBinance

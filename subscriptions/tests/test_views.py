@@ -11,9 +11,8 @@ from django.utils import timezone
 from accounts.models import AuditLog
 from accounts.tests.factories import ExchangeCredentialFactory
 from marketplace.tests.pages import REPLAY_START, builtin_bot, paper_subscription, subscribe_post
-from subscriptions.models import Subscription
-from trading.models import PerformanceLog
-from trading.tests.factories import ClosedTradeFactory, PerformanceLogFactory, TradeFactory
+from subscriptions.models import PerformanceLog, Subscription
+from subscriptions.tests.factories import ClosedTradeFactory, PerformanceLogFactory, TradeFactory
 
 DASHBOARD = reverse("subscriptions:dashboard")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ccxt
 
-from trading.exchanges.ccxt_factory import rebase_urls
+from accounts.ccxt_clients import rebase_urls
 
 #: ccxt options that keep ``load_markets()`` to one request (``GET /api/v3/exchangeInfo``):
 #: no futures/options exchangeInfo, no private currency list (``/sapi/v1/capital/config/getall``),
@@ -65,11 +65,11 @@ def make_binance_client(base_url: str, api_key: str, secret: str, **options: obj
 
 def make_bybit_client(base_url: str, api_key: str, secret: str, **options: object) -> ccxt.bybit:
     """The real ``ccxt.bybit`` with every REST URL re-rooted at ``base_url``, configured as the engine's factory
-    configures it (``trading.exchanges.ccxt_factory.SPOT_OPTIONS["bybit"]``): spot markets only, so
+    configures it (``accounts.ccxt_clients.SPOT_OPTIONS["bybit"]``): spot markets only, so
     ``load_markets()`` is ``GET /v5/market/instruments-info?category=spot`` plus, with a key, ccxt's
     ``GET /v5/asset/coin/query-info``. ``enableRateLimit=True``, ``timeout`` 5000 ms; ``**options`` as for
     :func:`make_binance_client`."""
-    from trading.exchanges.ccxt_factory import SPOT_OPTIONS
+    from accounts.ccxt_clients import SPOT_OPTIONS
 
     extra_options = dict(options.pop("options", None) or {})  # type: ignore[call-overload]
     config: dict[str, object] = {

@@ -35,7 +35,7 @@ from core import timeframes
 from core.config_schemas import validate_trading_configs
 from core.fill_model import to_decimal
 from core.sdk import Action, ConfigError, Decision
-from subscriptions.models import Subscription
+from subscriptions.models import PerformanceLog, Subscription
 from trading import clock
 from trading.engine import health, records
 from trading.engine.live import live_run
@@ -52,7 +52,6 @@ from trading.exceptions import (
 )
 from trading.exchanges.ccxt_adapter import TransientExchangeError
 from trading.market_data import CandleWindow, closed_candles
-from trading.models import PerformanceLog
 
 logger = logging.getLogger(__name__)
 

@@ -14,13 +14,13 @@ from core import timeframes
 from core.backtest.settings import MARKET, RiskSettings
 from core.fill_model import ExitReason, quantize_down, stop_loss_price, take_profit_price
 from core.sdk import Decision
-from subscriptions.models import Subscription
+from subscriptions.models import Subscription, Trade
 from trading.engine import records
 from trading.engine.orders import client_order_id
 from trading.exceptions import OrderOutcomeUnknown, OrderRejected
 from trading.exchanges.base import MarketRules, OrderResult
 from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
-from trading.models import Order, Trade
+from trading.models import Order
 
 LOOKUP_ATTEMPTS = 4
 LOOKUP_BACKOFF_S = (0.2, 0.5, 1.0, 2.0)

@@ -31,7 +31,7 @@ from core.fill_model import (
     to_decimal,
 )
 from core.sdk import Action, Decision
-from subscriptions.models import Subscription
+from subscriptions.models import PerformanceLog, Subscription, Trade
 from trading.engine import protection, records
 from trading.engine.exchange_orders import (
     LiveOutcome,
@@ -48,7 +48,7 @@ from trading.exceptions import ConfigurationRefused, CredentialInvalid, Exchange
 from trading.exchanges.base import MarketRules
 from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
 from trading.market_data import CandleWindow
-from trading.models import Order, PerformanceLog, Trade
+from trading.models import Order
 
 logger = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ from core.backtest.account import EXPIRED, RESTING, Position, RestingOrder, Simu
 from core.backtest.settings import LIMIT, ExecutionSettings, RiskSettings
 from core.fill_model import ExitReason, exit_trigger, fee, to_decimal
 from core.sdk import Action, Decision
-from subscriptions.models import Subscription
+from subscriptions.models import PerformanceLog, Subscription, Trade
 from trading.engine import records
 from trading.engine.orders import client_order_id
 from trading.market_data import CandleWindow
-from trading.models import Order, PaperAccount, PerformanceLog, Trade
+from trading.models import Order, PaperAccount
 
 
 @dataclass

@@ -22,13 +22,13 @@ from django.db import transaction
 
 from core.backtest.settings import LIMIT, MARKET, RiskSettings
 from core.fill_model import quantize_down
-from subscriptions.models import Subscription
+from subscriptions.models import Subscription, Trade
 from trading.engine import exchange_orders
 from trading.engine.orders import ORDER_LIST, PROTECTIVE_ORDERS, STOP_LOSS_LEG, TAKE_PROFIT_LEG, client_order_id
 from trading.exceptions import OrderOutcomeUnknown, OrderRejected
 from trading.exchanges.base import MarketRules
 from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
-from trading.models import Order, Trade
+from trading.models import Order
 
 STOP = "stop"
 PROTECTIVE_PURPOSES = (Order.Purpose.STOP_LOSS, Order.Purpose.TAKE_PROFIT)

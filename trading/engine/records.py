@@ -8,8 +8,7 @@ from django.db.models import F
 
 from core.fill_model import realized_pnl
 from core.sdk.decision import MAX_INDICATORS, MAX_REASON_CHARS
-from subscriptions.models import Subscription
-from trading.models import PerformanceLog, Side, Trade
+from subscriptions.models import PerformanceLog, Side, Subscription, Trade
 
 PERCENT_PLACES = Decimal("0.0001")
 # One decision log row's signal_data, as JSON: a decision is bounded already (core.sdk.decision: 500 characters of

@@ -5,38 +5,7 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from subscriptions.tests.factories import SubscriptionFactory
-from trading.models import Order, PaperAccount, PerformanceLog, Trade
-
-
-class TradeFactory(DjangoModelFactory):
-    class Meta:
-        model = Trade
-
-    subscription = factory.SubFactory(SubscriptionFactory)
-    side = "BUY"
-    trading_pair = factory.LazyAttribute(lambda o: o.subscription.trading_pair)
-    quantity = Decimal("0.01000000")
-    entry_price = Decimal("35000.00000000")
-
-
-class ClosedTradeFactory(TradeFactory):
-    status = Trade.Status.CLOSED
-    exit_price = Decimal("36000.00000000")
-    pnl = Decimal("9.29000000")
-    pnl_percentage = Decimal("2.6543")
-    exit_time = factory.LazyFunction(timezone.now)
-
-
-class PerformanceLogFactory(DjangoModelFactory):
-    class Meta:
-        model = PerformanceLog
-
-    subscription = factory.SubFactory(SubscriptionFactory)
-    action = PerformanceLog.Action.HOLD
-    price = Decimal("35000.00000000")
-    quantity = Decimal("0")
-    balance = Decimal("10000.00000000")
-    signal_data = factory.LazyFunction(lambda: {"fast_sma": 35010.5, "slow_sma": 34990.1})
+from trading.models import Order, PaperAccount
 
 
 class OrderFactory(DjangoModelFactory):

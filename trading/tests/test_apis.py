@@ -10,9 +10,8 @@ from django.urls import reverse
 from accounts.models import ExchangeCredential
 from accounts.services import user_api_key_create
 from accounts.tests.factories import ExchangeCredentialFactory
-from subscriptions.tests.factories import SubscriptionFactory
+from subscriptions.tests.factories import ClosedTradeFactory, PerformanceLogFactory, SubscriptionFactory, TradeFactory
 from trading import tasks
-from trading.tests.factories import ClosedTradeFactory, PerformanceLogFactory, TradeFactory
 
 TRADES = reverse("api:trade-list")
 LOGS = reverse("api:performance-log-list")

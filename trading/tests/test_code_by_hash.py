@@ -10,9 +10,8 @@ from bots import runtime as bot_runtime
 from bots.models import Bot
 from bots.tests.factories import ApprovedBotFactory, BotVersionFactory
 from bots.uploads import stored_digest
-from subscriptions.models import Subscription
+from subscriptions.models import PerformanceLog, Subscription
 from subscriptions.tests.factories import SubscriptionFactory
-from trading.models import PerformanceLog
 from trading.tests.conftest import START, run_tick
 
 WHOAMI = '''

@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import pytest
 
+from subscriptions.models import PerformanceLog
 from trading.engine.batch import run_batch
 from trading.engine.live import reconcile_orders
 from trading.exchanges.ccxt_adapter import CcxtAdapter
-from trading.models import Order, PerformanceLog
+from trading.models import Order
 from trading.tests.conftest import API_KEY, API_SECRET, START, make_testnet_subscription, run_tick
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -202,7 +203,7 @@ LIMIT = {"order_type": "limit", "limit_offset_percent": 0.3, "limit_expiry_candl
 
 def test_it_books_dust_left_by_a_partial_fill_and_trades_again(alice, sma_bot, fake_binance_min_100):
     from accounts.services import credential_create
-    from trading.models import Trade
+    from subscriptions.models import Trade
 
     fake = fake_binance_min_100
     fake.add_account(API_KEY, API_SECRET, {"USDT": "10000"})

@@ -10,9 +10,10 @@ from django.core import mail
 
 from accounts.models import ExchangeCredential
 from accounts.services import credential_create
+from subscriptions.models import PerformanceLog, Trade
 from trading.engine.live import reconcile_orders
 from trading.engine.orders import CLIENT_ORDER_ID_PARAM, PROTECTIVE_ORDERS
-from trading.models import Order, PerformanceLog, Trade
+from trading.models import Order
 from trading.tests.conftest import API_KEY, START, make_testnet_subscription, run_tick
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,8 +14,8 @@ from accounts.models import AuditLog, ExchangeCredential
 from accounts.services import credential_create
 from bots.models import Bot, BotPerformance
 from bots.tests.factories import ApprovedBotFactory, BotReviewFactory
-from subscriptions.models import Subscription
-from subscriptions.tests.factories import SubscriptionFactory
+from subscriptions.models import PerformanceLog, Subscription
+from subscriptions.tests.factories import ClosedTradeFactory, PerformanceLogFactory, SubscriptionFactory, TradeFactory
 from trading import maintenance
 from trading.maintenance import (
     PERIOD_ENDED,
@@ -28,9 +28,8 @@ from trading.maintenance import (
     runs_health_check,
     subscriptions_expire,
 )
-from trading.models import PerformanceLog
 from trading.tests.conftest import API_KEY, API_SECRET, make_testnet_subscription
-from trading.tests.factories import ClosedTradeFactory, PaperAccountFactory, PerformanceLogFactory, TradeFactory
+from trading.tests.factories import PaperAccountFactory
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()

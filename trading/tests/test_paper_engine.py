@@ -9,9 +9,10 @@ from django.core.management import call_command
 from bots.sdk import Candles
 from bots.tests.factories import ApprovedBotFactory, BotVersionFactory
 from core.backtest import run_backtest
+from subscriptions.models import PerformanceLog, Trade
 from subscriptions.tests.factories import SubscriptionFactory
 from trading.engine.batch import run_batch
-from trading.models import Order, PerformanceLog, Trade
+from trading.models import Order
 from trading.scheduler import claim_due
 
 CSV = "data/candles/binance/BTC_USDT-1h.csv"

@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from trading.models import Order, PerformanceLog, Trade
+from subscriptions.models import PerformanceLog, Trade
+from trading.models import Order
 from trading.tests.conftest import START, make_testnet_subscription
 from trading.tests.test_live_engine import _assert_books_match, _run_hours
 

@@ -11,9 +11,8 @@ from bots import runtime as bot_runtime
 from bots.sandbox import command, process
 from bots.sandbox.command import SandboxCheck
 from bots.tests.factories import ApprovedBotFactory, BotVersionFactory
-from subscriptions.models import Subscription
+from subscriptions.models import PerformanceLog, Subscription
 from subscriptions.tests.factories import SubscriptionFactory
-from trading.models import PerformanceLog
 from trading.tests.conftest import START, run_tick
 
 # Would leave a trace on the host if it ran outside a sandbox.

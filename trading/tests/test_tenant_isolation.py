@@ -25,13 +25,13 @@ from partners.tests.conftest import (  # the partner personas are this module's 
     sma,  # noqa: F401
     subscription_body,
 )
-from subscriptions.models import Subscription
+from subscriptions.models import PerformanceLog, Subscription
 from subscriptions.tests.factories import SubscriptionFactory
 from trading import maintenance
 from trading.engine.batch import run_batch
 from trading.exceptions import ExchangeNotSupported
 from trading.exchanges.ccxt_factory import make_exchange
-from trading.models import Order, PerformanceLog
+from trading.models import Order
 from trading.tests.conftest import STRATEGY, make_testnet_subscription, run_tick
 from trading.tests.factories import OrderFactory
 

@@ -14,10 +14,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from bots.tests.factories import ApprovedBotFactory, BotVersionFactory
-from subscriptions.models import Subscription
+from subscriptions.models import PerformanceLog, Subscription
 from subscriptions.tests.factories import SubscriptionFactory
 from trading.engine import records
-from trading.models import Order, PerformanceLog
+from trading.models import Order
 from trading.tests.conftest import START, run_tick
 
 pytestmark = pytest.mark.usefixtures("needs_sandbox")

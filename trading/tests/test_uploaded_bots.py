@@ -8,8 +8,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from bots.tests.factories import ApprovedBotFactory, BotVersionFactory
+from subscriptions.models import PerformanceLog
 from subscriptions.tests.factories import SubscriptionFactory
-from trading.models import PerformanceLog
 from trading.tests.conftest import START, run_tick
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -627,9 +627,8 @@ class Arena:
 
     def run(self, attack: Attack) -> Outcome:
         from bots.models import BotVersion
-        from subscriptions.models import Subscription
+        from subscriptions.models import PerformanceLog, Subscription
         from trading.engine.batch import run_batch
-        from trading.models import PerformanceLog
 
         self._counter += 1
         tokens = dict(self.tokens, MARKER=f"atk{self._counter:03d}", NAME=attack.name)
@@ -717,7 +716,7 @@ class Arena:
         return self.developer_factory(email=f"dev-{label}-{self._counter}-{self.token}@example.com")
 
     def decision_of(self, subscription) -> dict:
-        from trading.models import PerformanceLog
+        from subscriptions.models import PerformanceLog
 
         logs = list(PerformanceLog.objects.filter(subscription=subscription).order_by("pk"))
         assert logs, f"subscription {subscription.pk} logged no decision"

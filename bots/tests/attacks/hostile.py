@@ -44,7 +44,8 @@ def hostile_failed(outcome) -> None:
 
 
 def no_trade(outcome) -> None:
-    from trading.models import Order, Trade
+    from subscriptions.models import Trade
+    from trading.models import Order
 
     for subscription in outcome.subscriptions:
         assert not Trade.objects.filter(subscription=subscription).exists()
@@ -829,7 +830,7 @@ attack(
 
 
 def _sane_trades(outcome) -> None:
-    from trading.models import Trade
+    from subscriptions.models import Trade
 
     decided_or_errored(outcome)
     for trade in Trade.objects.filter(subscription=outcome.subscription):

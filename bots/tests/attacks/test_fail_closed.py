@@ -15,7 +15,7 @@ from django.test import override_settings
 from bots.sandbox import command as sandbox_command_module
 from bots.sandbox import sandbox_check
 from bots.tests.factories import ApprovedBotFactory, BotVersionFactory
-from trading.models import PerformanceLog
+from subscriptions.models import PerformanceLog
 
 from .arena import ARMED_SCHEMA, HONEST_CONFIG, PRELUDE
 

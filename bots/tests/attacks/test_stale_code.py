@@ -12,8 +12,7 @@ import pytest
 from django.conf import settings
 
 from bots.models import Bot, BotVersion
-from subscriptions.models import Subscription
-from trading.models import PerformanceLog
+from subscriptions.models import PerformanceLog, Subscription
 
 from .arena import ARMED_SCHEMA, HONEST_CONFIG, PRELUDE, RUN_AT
 

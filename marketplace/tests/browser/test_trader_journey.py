@@ -11,8 +11,7 @@ from django.core.management import call_command
 from accounts.models import ExchangeCredential
 from accounts.tests.factories import PASSWORD, ExchangeCredentialFactory, UserFactory
 from marketplace.tests.pages import REPLAY_START, builtin_bot, paper_subscription
-from subscriptions.models import Subscription
-from trading.models import PerformanceLog
+from subscriptions.models import PerformanceLog, Subscription
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 

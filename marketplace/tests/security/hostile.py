@@ -34,11 +34,10 @@ from bots.validation import bot_version_validate
 from partners.models import BotMarketplaceRegistration
 from partners.principals import encode
 from partners.services import registration_create
-from subscriptions.models import Subscription
+from subscriptions.models import PerformanceLog, Subscription
 from subscriptions.services import subscription_create
 from trading.engine.health import credential_failed, run_failed
 from trading.engine.records import decision_log
-from trading.models import PerformanceLog
 
 # Every user-written text the pages show, each with its own payload number.
 FIELDS = (

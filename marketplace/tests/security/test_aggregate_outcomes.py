@@ -17,8 +17,8 @@ from accounts.tests.factories import UserFactory
 from bots.tests.factories import BotPerformanceFactory
 from bots.track_record import records_for_bot
 from marketplace.tests.pages import builtin_bot, paper_subscription
+from subscriptions.tests.factories import ClosedTradeFactory
 from trading.models import PaperAccount
-from trading.tests.factories import ClosedTradeFactory
 
 pytestmark = pytest.mark.django_db
 N = settings.SUBSCRIBER_OUTCOMES_MIN_GROUP

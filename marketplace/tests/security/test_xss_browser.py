@@ -80,7 +80,12 @@ def test_it_runs_no_payload_on_the_pages_staff_open(web, live_server, world):
     visit(
         page, f"{base}/admin/subscriptions/subscription/{world.subscription.pk}/change/", "instance_name", "run_error"
     )
-    visit(page, f"{base}/admin/trading/performancelog/{world.decision.pk}/change/", "decision_reason", "indicator_name")
+    visit(
+        page,
+        f"{base}/admin/subscriptions/performancelog/{world.decision.pk}/change/",
+        "decision_reason",
+        "indicator_name",
+    )
     visit(page, f"{base}/admin/partners/botmarketplaceregistration/", "marketplace_name")
     # The developer's profile, on the admin page whose widgets need the most JavaScript (filter_horizontal).
     visit(page, f"{base}/admin/accounts/user/{world.dev.pk}/change/", "developer_bio")

@@ -21,9 +21,9 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.services import credential_create
-from subscriptions.models import Subscription
+from subscriptions.models import PerformanceLog, Subscription, Trade
 from trading import clock
-from trading.models import Order, PerformanceLog, Trade
+from trading.models import Order
 from trading.tests.conftest import API_KEY, API_SECRET, START, make_testnet_subscription
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
