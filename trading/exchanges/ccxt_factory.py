@@ -1,7 +1,7 @@
 """Build configured ccxt exchange objects for the platform's exchanges.
 
 Every instance has ccxt's per-instance rate limiter on (`enableRateLimit`) and no automatic retries: order
-creation must never be retried blindly (see trading.exchanges.ccxt_adapter for how an unknown outcome is resolved).
+creation must never be retried blindly (see trading.exchanges.base for how an unknown outcome is resolved).
 `settings.EXCHANGE_API_BASE_URLS` may re-root an exchange's REST URLs (tests point Binance at the fake exchange).
 """
 
