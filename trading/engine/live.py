@@ -119,8 +119,10 @@ def live_run(
     candle = window.candles[len(window.candles) - 1]
     price = window.next_open or to_decimal(float(candle.close))
     _close_dust(run, price=price)
-    _exit_on_stop_loss_or_take_profit(run, candle)
-    _act_on_decision(run, decision, price=price)
+    open_trade, resting = _exit_on_stop_loss_or_take_profit(
+        run, candle, _open_trade(subscription), _resting_order(subscription)
+    )
+    _act_on_decision(run, decision, open_trade, resting, price=price)
 
     # A position without a protective order on an exchange that supports one gets one (a new entry, the rest of a
     # partial exit, a limit entry filled since the last run).
@@ -153,20 +155,22 @@ def _resting_order(subscription: Subscription) -> Order | None:
     ).first()
 
 
-def _exit_on_stop_loss_or_take_profit(run: _Run, candle) -> None:
+def _exit_on_stop_loss_or_take_profit(
+    run: _Run, candle, open_trade: Trade | None, resting: Order | None
+) -> tuple[Trade | None, Order | None]:
     """Stop loss / take profit, checked on the candle that just closed, unless the exchange holds a protective order
-    for the position (it acts between runs, and protection.settle recorded what it did)."""
+    for the position (it acts between runs, and protection.settle recorded what it did). Returns the open trade and
+    the resting order the decision then meets: as given, unless an exit was sent."""
     subscription = run.subscription
-    open_trade = _open_trade(subscription)
     if (
         open_trade is None
         or protection.is_protected(subscription)
         or timeframes.to_ms(open_trade.entry_time) > int(candle.time)
     ):
-        return
+        return open_trade, resting
     trigger = exit_trigger(open_trade, candle)
-    if trigger is None or not _clear_resting_exit(run, _resting_order(subscription)):
-        return
+    if trigger is None or not _clear_resting_exit(run, resting):
+        return open_trade, resting
     reason, _ = trigger
     stop_loss = reason is ExitReason.STOP_LOSS
     _submit(
@@ -177,24 +181,23 @@ def _exit_on_stop_loss_or_take_profit(run: _Run, candle) -> None:
         decision=None,
         action=PerformanceLog.Action.STOP_LOSS if stop_loss else PerformanceLog.Action.TAKE_PROFIT,
     )
+    return _open_trade(subscription), None
 
 
-def _act_on_decision(run: _Run, decision: Decision | None, *, price: Decimal) -> None:
+def _act_on_decision(
+    run: _Run, decision: Decision | None, open_trade: Trade | None, resting: Order | None, *, price: Decimal
+) -> None:
     """The bot's BUY (when flat) or SELL (when in a position); not while a limit order of ours still rests."""
     subscription = run.subscription
-    open_trade = _open_trade(subscription)
     wants_buy = decision is not None and decision.action is Action.BUY and open_trade is None
     wants_sell = decision is not None and decision.action is Action.SELL and open_trade is not None
-    if not (wants_buy or wants_sell):
-        return
-    resting = _resting_order(subscription)
-    if resting is not None:
+    if (wants_buy or wants_sell) and resting is not None:
         run.outcome.notes.append(
             f"{decision.action.value} skipped: the {resting.side} limit order {resting.client_order_id} is still open."
         )
     elif wants_buy:
         _buy(run, decision, price=price)
-    elif protection.release(run.outcome, subscription=subscription, adapter=run.adapter, risk=run.risk):
+    elif wants_sell and protection.release(run.outcome, subscription=subscription, adapter=run.adapter, risk=run.risk):
         # The protective order is gone (cancelled, or it filled first: then the trade is closed and there is
         # nothing left to sell, never a second exit).
         open_trade = _open_trade(subscription)
