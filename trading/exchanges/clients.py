@@ -6,15 +6,17 @@ the calls of one instance: the runs, checks and reconciliations of a worker that
 A client is kept under the credential's id and found again only while the credential's fingerprint is the same: a
 hash of its encrypted key, secret and passphrase, its `updated_at`, its network, the request timeout and the REST
 URL settings. A rotated or edited key (new tokens, a new `updated_at`) gets a new client; the old one is dropped, so
-a process holds at most one client per credential. Neither the key, the fingerprint nor any log line ever holds the
+a worker holds at most one client per credential. Neither the key, the fingerprint nor any log line ever holds the
 decrypted secret: it is decrypted only to build a client, and lives on in that client alone.
 
-Celery's prefork workers run one task at a time per process; the cache is dropped in a process forked from one that
-filled it (a client's open HTTP connections must not be shared across processes).
+The cache is per thread (Celery's prefork workers have one: one client per credential per process; a threaded pool
+never shares a client between two calls at once) and starts empty in a process forked from one that filled it (a
+client's open HTTP connections must not be shared across processes).
 """
 
 import hashlib
 import os
+import threading
 
 import ccxt
 from django.conf import settings
@@ -24,24 +26,26 @@ from accounts.services import credential_reveal
 from trading.exchanges.base import ExchangeAdapter, make_client
 from trading.exchanges.registry import adapter_class
 
-_clients: dict[int, tuple[str, ccxt.Exchange]] = {}
-_owner_pid = os.getpid()
+_local = threading.local()
 
 
 def adapter_for(credential: ExchangeCredential) -> ExchangeAdapter:
-    """An adapter for one run (or one reconciliation) over this process's client for `credential`, on the
+    """An adapter for one run (or one check, one reconciliation) over this worker's client for `credential`, on the
     credential's network. Raises ExchangeNotSupported, CredentialDecryptionError."""
     adapter = adapter_class(credential.exchange)
     return adapter(_client(credential), testnet=credential.is_testnet, key_id=str(credential.pk))
 
 
+def _cache() -> dict[int, tuple[str, ccxt.Exchange]]:
+    """This thread's clients by credential id, each with the fingerprint it was built for."""
+    if getattr(_local, "pid", None) != os.getpid():
+        _local.pid, _local.clients = os.getpid(), {}
+    return _local.clients
+
+
 def _client(credential: ExchangeCredential) -> ccxt.Exchange:
-    global _owner_pid
-    if _owner_pid != os.getpid():
-        _clients.clear()
-        _owner_pid = os.getpid()
     fingerprint = _fingerprint(credential)
-    cached = _clients.get(credential.pk)
+    cached = _cache().get(credential.pk)
     if cached is not None and cached[0] == fingerprint:
         return cached[1]
     client = make_client(
@@ -50,7 +54,7 @@ def _client(credential: ExchangeCredential) -> ccxt.Exchange:
         testnet=credential.is_testnet,
         timeout_ms=settings.EXCHANGE_TIMEOUT_MS,
     )
-    _clients[credential.pk] = (fingerprint, client)
+    _cache()[credential.pk] = (fingerprint, client)
     return client
 
 

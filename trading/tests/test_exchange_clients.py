@@ -53,14 +53,14 @@ def test_it_builds_a_new_client_when_the_key_is_replaced(alice):
     assert after is not before
     assert after.secret == "a-new-secret-after-rotation"
     # The old client is dropped: one per credential.
-    assert [client for _, client in clients._clients.values()].count(before) == 0
+    assert [client for _, client in clients._cache().values()].count(before) == 0
 
 
 @pytest.mark.django_db
 def test_it_keeps_no_clear_secret_in_the_cache_keys(alice):
     credential = ExchangeCredentialFactory(user=alice, is_testnet=True, api_secret="test-api-secret-CLEAR-1234")
     clients.adapter_for(credential)
-    fingerprint, _ = clients._clients[credential.pk]
+    fingerprint, _ = clients._cache()[credential.pk]
     assert "CLEAR" not in fingerprint and len(fingerprint) == 64
 
 
