@@ -1,7 +1,7 @@
 """How the platform configures a ccxt client for one of its exchanges, with or without a key.
 
 Every client has ccxt's per-instance rate limiter on (`enableRateLimit`) and no automatic retries: order creation
-must never be retried blindly (see trading.exchanges.ccxt_adapter for how an unknown outcome is resolved).
+must never be retried blindly (see trading.exchanges.base for how an unknown outcome is resolved).
 `settings.EXCHANGE_API_BASE_URLS` may re-root an exchange's REST URLs (tests point Binance at the fake exchange).
 It sits beside accounts.networks (the exchanges' ccxt ids and networks) so that every app builds its clients the
 same way: subscriptions lists an exchange's markets with one, trading.exchanges.ccxt_factory adds keys and refuses

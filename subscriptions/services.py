@@ -7,7 +7,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import Exchange, ExchangeCredential, User
+from accounts.models import Exchange, User
 from accounts.networks import network_problem
 from accounts.services import audit_log_record
 from bots.models import Bot
@@ -16,6 +16,7 @@ from bots.selectors import bot_version_for_run
 from core import timeframes
 from core.config_schemas import validate_trading_configs
 from core.sdk import ConfigError, validate_config
+from subscriptions.credentials import credential_problem
 from subscriptions.exceptions import IllegalSubscriptionTransition, SubscriptionInvalid
 from subscriptions.markets import market_pairs, market_timeframes
 from subscriptions.models import Subscription, TradeMode
@@ -153,33 +154,6 @@ def _configs_validate(
         for name, messages in _config_errors("execution_config", error, named=("risk_config",)).items():
             errors.setdefault(name, []).extend(messages)
     return strategy, execution, risk
-
-
-def _credential_problem(user: User, exchange_type: str, mode: str, marketplace_registration=None) -> str:
-    """Why `user` cannot trade `mode` on `exchange_type` with their keys ("" when they can). Mirrors what the engine
-    requires (trading.engine.live.credential_for), so a subscription is refused now rather than stopped later.
-
-    For a marketplace principal (`user.user_principal_id` with `marketplace_registration`), the key is the
-    principal's one stored by the same partner: another partner's key for the principal is never used."""
-    keys = ExchangeCredential.objects.filter(exchange=exchange_type, is_testnet=mode == "testnet", is_active=True)
-    label = Exchange(exchange_type).label
-    if marketplace_registration is not None:
-        credential = keys.filter(
-            principal_id=user.user_principal_id,
-            marketplace_registration__partner_id=marketplace_registration.partner_id,
-        ).first()
-        whose, where = "The principal's", "through the partner API"
-    else:
-        credential = keys.filter(user=user, principal_id__isnull=True).first()
-        whose, where = "Your", "on the credentials page"
-    if credential is None:
-        return f"Add {whose.lower()} {label} {mode} API key {where} first."
-    status = ExchangeCredential.ValidationStatus
-    if credential.validation_status == status.INVALID:
-        return f"{whose} {label} {mode} API key was refused by the exchange; replace it first."
-    if mode == "mainnet" and credential.validation_status != status.VALID:
-        return f"Real-money trading needs a {label} mainnet key that passed validation; it has not yet."
-    return ""
 
 
 def _timeframes_errors(values, exchange_type: str, trading_pair: str, errors: dict) -> list[str] | None:
@@ -374,8 +348,8 @@ def _mode_errors(user: User, mode: str, exchange_type: str, mainnet_confirmed: b
         errors["mode"] = ["Choose paper, testnet or mainnet."]
     if mode in ("testnet", "mainnet") and "exchange_type" not in errors:
         # A network the exchange does not have (Kraken's testnet) first: no key could ever make it work.
-        problem = network_problem(exchange_type, testnet=mode == "testnet") or _credential_problem(
-            user, exchange_type, mode, marketplace_registration
+        problem = network_problem(exchange_type, testnet=mode == "testnet") or credential_problem(
+            user=user, exchange_type=exchange_type, mode=mode, marketplace_registration=marketplace_registration
         )
         if problem:
             errors["mode"] = [problem]

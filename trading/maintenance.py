@@ -23,12 +23,13 @@ from accounts.exceptions import CredentialDecryptionError
 from accounts.models import ExchangeCredential
 from accounts.services import ClearCredentials, audit_log_record, credential_reveal
 from bots.models import Bot, BotPerformance, BotReview
+from subscriptions.credentials import subscriptions_using
 from subscriptions.models import PerformanceLog, Subscription, Trade
 from subscriptions.services import subscription_transition
 from trading.engine.health import connections_reset, run_failed
-from trading.engine.live import subscriptions_using
 from trading.exceptions import CredentialInvalid, ExchangeNotSupported, TradingError
-from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
+from trading.exchanges.base import TransientExchangeError
+from trading.exchanges.clients import adapter_for
 
 logger = logging.getLogger(__name__)
 
@@ -315,7 +316,7 @@ def credentials_validate(*, now: datetime, only_pending: bool = True) -> int:
     a `now` behind it would make every key look edited since its validation, so checked again each time.
 
     A credential that becomes invalid stops every ACTIVE non-paper subscription that uses it (same owner, or same
-    marketplace principal, exchange and network: see trading.engine.live.credential_for) with status ERROR, via
+    marketplace principal, exchange and network: see subscriptions.credentials) with status ERROR, via
     run_failed, which emails the owner — in the transaction that marks it invalid.
 
     Left as they are and counted as skipped (a later run tries again): the exchange unreachable or rate limiting
@@ -407,13 +408,7 @@ def _exchange_verdict(credential: ExchangeCredential) -> str | None:
     show. Raises TransientExchangeError and the adapter's other errors when the exchange gave no verdict."""
     clear = credential_reveal(credential)
     try:
-        adapter = CcxtAdapter(
-            credential.exchange,
-            clear,
-            testnet=credential.is_testnet,
-            key_id=str(credential.pk),
-            timeout_ms=settings.EXCHANGE_TIMEOUT_MS,
-        )
+        adapter = adapter_for(credential)
         adapter.free_balances()  # a signed private read: proves the key and the secret
         # Testnet keys are not asked: Binance's spot testnet has no /sapi endpoints to report permissions on (ccxt
         # raises NotSupported), and a testnet key cannot move real money anyway.

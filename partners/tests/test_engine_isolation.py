@@ -7,8 +7,8 @@ import pytest
 from accounts.tests.factories import ExchangeCredentialFactory
 from partners.services import principal_subscription_create, principal_user_get_or_create
 from partners.tests.conftest import ALICE_P, window
+from subscriptions.credentials import CredentialUnusable, credential_for, subscriptions_using
 from trading.engine.health import run_failed
-from trading.engine.live import ConfigurationRefused, credential_for, subscriptions_using
 
 
 def _subscribe(registration):
@@ -40,7 +40,7 @@ def test_it_uses_only_a_key_the_same_partner_stored(acme_reg, globex_reg):
     # on them): acme's subscription cannot trade with it.
     acme_key.marketplace_registration = globex_registration
     acme_key.save(update_fields=["marketplace_registration"])
-    with pytest.raises(ConfigurationRefused):
+    with pytest.raises(CredentialUnusable):
         credential_for(subscription)
     assert subscriptions_using(acme_key) == []
 

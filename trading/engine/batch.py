@@ -34,11 +34,13 @@ from bots.selectors import bot_version_for_run
 from core import timeframes
 from core.config_schemas import validate_trading_configs
 from core.fill_model import to_decimal
-from core.sdk import Action, ConfigError, Decision
+from core.sdk import ConfigError, Decision
+from subscriptions.credentials import CredentialUnusable
 from subscriptions.models import PerformanceLog, Subscription
 from trading import clock
 from trading.engine import health, records
 from trading.engine.live import live_run
+from trading.engine.outcome import RunOutcome
 from trading.engine.paper import paper_run
 from trading.exceptions import (
     ConfigurationRefused,
@@ -50,7 +52,7 @@ from trading.exceptions import (
     StaleMarketData,
     TradingError,
 )
-from trading.exchanges.ccxt_adapter import TransientExchangeError
+from trading.exchanges.base import TransientExchangeError
 from trading.market_data import CandleWindow, closed_candles
 
 logger = logging.getLogger(__name__)
@@ -220,19 +222,10 @@ def _run_one(subscription_id: int, *, window: CandleWindow, answer: BotAnswer, r
         except (ConfigError, TradingError) as exc:
             return _fail(subscription, run_at, str(exc), stop=True)
         if subscription.is_paper:
-            paper_outcome = paper_run(
+            outcome = paper_run(
                 subscription=subscription, window=window, decision=answer.decision, execution=execution, risk=risk
             )
-            return _complete(
-                subscription,
-                window,
-                answer,
-                run_at,
-                paper_outcome.events,
-                paper_outcome.balance,
-                "paper",
-                paper_outcome.notes,
-            )
+            return _complete(subscription, window, answer, run_at, outcome, mode="paper")
 
     # Exchange runs hold no transaction over the network: each order step commits on its own (see live.py).
     mode = subscription.network_type
@@ -248,8 +241,9 @@ def _run_one(subscription_id: int, *, window: CandleWindow, answer: BotAnswer, r
     except CredentialInvalid as exc:
         health.credential_failed(subscription_id=subscription.pk, message=str(exc))
         return RunReport(subscription_id, run_at, "error", str(exc))
-    except (ConfigurationRefused, ExchangeNotSupported, OrderRejected) as exc:
-        # A network the exchange does not have (a row from before it was refused) can never run: stopped, with why.
+    except (CredentialUnusable, ExchangeNotSupported, OrderRejected) as exc:
+        # No key it may trade with, or a network the exchange does not have (a row from before it was refused): it
+        # can never run as it is, and is stopped with why. A refused order only fails this run.
         return _fail(subscription, run_at, str(exc), stop=not isinstance(exc, OrderRejected))
     except TransientExchangeError as exc:
         # Network, timeout, rate limit: the caller retries this subscription with backoff. Nothing is lost: the
@@ -264,12 +258,21 @@ def _run_one(subscription_id: int, *, window: CandleWindow, answer: BotAnswer, r
         # first check while neither has finished; only the first to get here logs the decision.
         if subscription.completed_candle_at and subscription.completed_candle_at >= run_at:
             return RunReport(subscription_id, run_at, "skipped", "already ran for this candle")
-        return _complete(subscription, window, answer, run_at, outcome.events, outcome.balance, mode, outcome.notes)
+        return _complete(subscription, window, answer, run_at, outcome, mode=mode)
 
 
-def _complete(subscription, window, answer, run_at, events, balance, mode, notes) -> RunReport:
+def _complete(
+    subscription: Subscription,
+    window: CandleWindow,
+    answer: BotAnswer,
+    run_at: datetime,
+    outcome: RunOutcome,
+    *,
+    mode: str,
+) -> RunReport:
     """Log the decision and mark the run done (inside the caller's transaction, with the row locked)."""
-    _log_decision(subscription, window, answer.decision, events, balance, mode=mode, notes=notes)
+    notes = outcome.notes
+    _log_decision(subscription, window, answer.decision, outcome, mode=mode)
     subscription.bot_state = answer.state
     subscription.last_run_at = timezone.now()
     subscription.completed_candle_at = run_at
@@ -279,8 +282,7 @@ def _complete(subscription, window, answer, run_at, events, balance, mode, notes
     subscription.save(
         update_fields=["bot_state", "last_run_at", "completed_candle_at", "last_error", "consecutive_failures"]
     )
-    action = events[-1]["action"] if events else Action.HOLD.value
-    return RunReport(subscription.pk, run_at, action, "; ".join(notes))
+    return RunReport(subscription.pk, run_at, outcome.action, "; ".join(notes))
 
 
 def _refuse_unsupported(subscription: Subscription) -> None:
@@ -301,11 +303,9 @@ def _log_decision(
     subscription,
     window: CandleWindow,
     decision: Decision | None,
-    events: list[dict],
-    balance: Decimal,
+    outcome: RunOutcome,
     *,
     mode: str,
-    notes: list[str],
 ) -> None:
     """One log row per decision (HOLD included) and one per fill it caused, with the bot's indicators."""
     last_close = to_decimal(float(window.candles.close[-1]))
@@ -316,27 +316,27 @@ def _log_decision(
         "indicators": (decision.to_json().get("indicators") or {}) if decision else {},
         "decided": decision.action.value if decision else "HOLD",
     }
-    if notes:
-        signal["notes"] = notes
-    if not events:
+    if outcome.notes:
+        signal["notes"] = outcome.notes
+    if not outcome.fills:
         records.decision_log(
             subscription=subscription,
             action=PerformanceLog.Action.HOLD,
             timestamp=window.close_at,
             price=last_close,
             quantity=Decimal(0),
-            balance=balance,
+            balance=outcome.balance,
             signal_data=signal,
         )
-    for event in events:
+    for fill in outcome.fills:
         records.decision_log(
             subscription=subscription,
-            action=event["action"],
+            action=fill.action,
             timestamp=window.close_at,
-            price=event["price"],
-            quantity=event["quantity"],
-            balance=balance,
-            signal_data=signal | {"trade_id": event["trade"].pk if event["trade"] else None},
+            price=fill.price,
+            quantity=fill.quantity,
+            balance=outcome.balance,
+            signal_data=signal | {"trade_id": fill.trade.pk if fill.trade else None},
         )
 
 

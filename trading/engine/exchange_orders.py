@@ -4,7 +4,6 @@ duplicated, never lost) are described in live.py's docstring.
 """
 
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -17,20 +16,13 @@ from core.sdk import Decision
 from subscriptions.models import Subscription, Trade
 from trading.engine import records
 from trading.engine.orders import client_order_id
+from trading.engine.outcome import Fill, RunOutcome
 from trading.exceptions import OrderOutcomeUnknown, OrderRejected
-from trading.exchanges.base import MarketRules, OrderResult
-from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
+from trading.exchanges.base import ExchangeAdapter, MarketRules, OrderResult, TransientExchangeError
 from trading.models import Order
 
 LOOKUP_ATTEMPTS = 4
 LOOKUP_BACKOFF_S = (0.2, 0.5, 1.0, 2.0)
-
-
-@dataclass
-class LiveOutcome:
-    events: list[dict] = field(default_factory=list)
-    balance: Decimal = Decimal(0)
-    notes: list[str] = field(default_factory=list)
 
 
 def order_record_result(*, order_id: int, result: OrderResult, risk: RiskSettings | None = None) -> Order:
@@ -119,7 +111,9 @@ def _exit_reason(order: Order) -> str:
     return reasons.get(order.purpose, ExitReason.SIGNAL).value
 
 
-def order_resolve(*, order: Order, adapter: CcxtAdapter, wait: bool = True, max_lookups: int | None = None) -> Order:
+def order_resolve(
+    *, order: Order, adapter: ExchangeAdapter, wait: bool = True, max_lookups: int | None = None
+) -> Order:
     """Settle an order whose outcome is unknown (PENDING/SENT) by looking it up with our client id.
 
     Found: recorded. Not found by every one of LOOKUP_ATTEMPTS lookups: LOST (the exchange never saw it). A lookup
@@ -151,7 +145,7 @@ def order_resolve(*, order: Order, adapter: CcxtAdapter, wait: bool = True, max_
     return order
 
 
-def order_place(*, order: Order, adapter: CcxtAdapter, amount: Decimal, risk: RiskSettings) -> Order:
+def order_place(*, order: Order, adapter: ExchangeAdapter, amount: Decimal, risk: RiskSettings) -> Order:
     """Step 2 and 3: send a committed intent and record the answer.
 
     The intent is claimed first with a compare-and-set PENDING -> SENT: of two workers holding the same intent
@@ -229,7 +223,7 @@ def minimums_problem(rules: MarketRules, amount: Decimal, price: Decimal) -> str
     return ""
 
 
-def order_cancel(*, order: Order, adapter: CcxtAdapter, risk: RiskSettings | None = None) -> Order:
+def order_cancel(*, order: Order, adapter: ExchangeAdapter, risk: RiskSettings | None = None) -> Order:
     """Cancel an order resting on the exchange and record what it filled before (a partial fill becomes the
     position or closes part of it). Safe to repeat: a cancel whose reply was lost is settled by reading the order,
     and an order the exchange filled or cancelled meanwhile is recorded as it is.
@@ -254,17 +248,17 @@ def order_cancel(*, order: Order, adapter: CcxtAdapter, risk: RiskSettings | Non
     return order_record_result(order_id=order.pk, result=result, risk=risk)
 
 
-def outcome_note(outcome: LiveOutcome, order: Order, action: str) -> None:
-    """Turn an order's final state into a log event (a fill) or a note (rejected, lost, unknown)."""
+def outcome_note(outcome: RunOutcome, order: Order, action: str) -> None:
+    """Turn an order's final state into a fill or a note (rejected, lost, unknown)."""
     if order.status == Order.Status.FILLED and order.trade_id:
-        outcome.events.append(
-            {
-                "action": action,
-                "price": order.average_price or Decimal(0),
-                "quantity": order.filled_quantity,
-                "trade": order.trade,
-                "order": order,
-            }
+        outcome.fills.append(
+            Fill(
+                action=action,
+                price=order.average_price or Decimal(0),
+                quantity=order.filled_quantity,
+                trade=order.trade,
+                order=order,
+            )
         )
     else:
         outcome.notes.append(

@@ -6,6 +6,7 @@ from django.core.mail import send_mail
 from django.db import connections, transaction
 from django.db.models import F
 
+from subscriptions.credentials import CredentialUnusable, credential_for, subscriptions_using
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_transition
 
@@ -51,13 +52,10 @@ def run_failed(*, subscription_id: int, message: str, stop: bool = False) -> Non
 
 def credential_failed(*, subscription_id: int, message: str) -> None:
     """The exchange refused the subscription's key: mark the key invalid and stop every subscription using it."""
-    from trading.engine.live import credential_for, subscriptions_using  # late: live imports this module
-    from trading.exceptions import ConfigurationRefused
-
     subscription = Subscription.objects.get(pk=subscription_id)
     try:
         credential = credential_for(subscription)
-    except ConfigurationRefused:
+    except CredentialUnusable:
         credential = None
     with transaction.atomic():
         affected = [subscription_id]

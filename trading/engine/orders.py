@@ -1,32 +1,11 @@
-"""Order intents: our own client order id per (subscription, candle, side), and each exchange's name for it."""
+"""Order intents: our own client order id per (subscription, candle, side). Each exchange's name for it is its
+adapter's (trading.exchanges)."""
 
 import uuid
 from datetime import datetime
 
-from accounts.models import Exchange
+from trading.exchanges.registry import adapter_class
 
-# The parameter each exchange's API takes our client order id in (ccxt passes these through unchanged).
-CLIENT_ORDER_ID_PARAM: dict[str, str] = {
-    Exchange.BINANCE: "newClientOrderId",
-    Exchange.BYBIT: "orderLinkId",
-    Exchange.COINBASE: "client_order_id",
-    Exchange.KRAKEN: "cl_ord_id",
-    Exchange.HUOBI: "client-order-id",
-}
-# ... and the one its order lookup takes.
-LOOKUP_PARAM: dict[str, str] = {
-    Exchange.BINANCE: "origClientOrderId",
-    Exchange.BYBIT: "orderLinkId",
-    Exchange.COINBASE: "client_order_id",
-    Exchange.KRAKEN: "cl_ord_id",
-    Exchange.HUOBI: "client-order-id",
-}
-# Where the exchange holds a position's stop loss and take profit itself, between runs: "oco" (one order list, a
-# take-profit limit above the market and a stop-market below it; either filling cancels the other). Exchanges not
-# listed here get the engine's per-run check against each closed candle (docs/engine.md).
-PROTECTIVE_ORDERS: dict[str, str] = {
-    Exchange.BINANCE: "oco",
-}
 # The letters that end a protective order's client id, in place of the side's B/S: one per leg, one for the list.
 STOP_LOSS_LEG = "L"
 TAKE_PROFIT_LEG = "T"
@@ -41,6 +20,6 @@ def client_order_id(*, subscription_id: int, candle_at: datetime, side: str, exc
     UUID, so it gets the UUIDv5 of the same text."""
     text = f"bm{'p' if paper else ''}{subscription_id}-{int(candle_at.timestamp())}-{side[0]}"
     # side is "BUY"/"SELL", or for protective orders one of the leg letters above.
-    if exchange == Exchange.COINBASE and not paper:
+    if not paper and adapter_class(exchange).uuid_client_order_ids:
         return str(uuid.uuid5(_NAMESPACE, text))
     return text

@@ -11,7 +11,6 @@ The account state is kept exactly (`PaperAccount.exact_state`), so the same cand
 trades as `core.backtest.run_backtest`.
 """
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
@@ -24,17 +23,9 @@ from core.sdk import Action, Decision
 from subscriptions.models import PerformanceLog, Subscription, Trade
 from trading.engine import records
 from trading.engine.orders import client_order_id
+from trading.engine.outcome import Fill, RunOutcome
 from trading.market_data import CandleWindow
 from trading.models import Order, PaperAccount
-
-
-@dataclass
-class PaperOutcome:
-    """What happened in one paper run, for the decision log."""
-
-    events: list[dict] = field(default_factory=list)
-    balance: Decimal = Decimal(0)
-    notes: list[str] = field(default_factory=list)
 
 
 def _fee_rate() -> Decimal:
@@ -115,9 +106,9 @@ def _save(paper: PaperAccount, account: SimulatedAccount) -> None:
 
 
 class _Recorder:
-    """Applies one account operation and mirrors what it did into trades rows and log events."""
+    """Applies one account operation and mirrors what it did into trades rows and fills."""
 
-    def __init__(self, subscription: Subscription, account: SimulatedAccount, outcome: PaperOutcome) -> None:
+    def __init__(self, subscription: Subscription, account: SimulatedAccount, outcome: RunOutcome) -> None:
         self.subscription = subscription
         self.account = account
         self.outcome = outcome
@@ -127,7 +118,7 @@ class _Recorder:
 
     def apply(self, operation, *, action: str, order: Order | None = None) -> None:
         before_trades = len(self.account.trades)
-        before_events = len(self.outcome.events)
+        before_fills = len(self.outcome.fills)
         had_position = self.account.position is not None
         result = operation()
         if order is not None and order.order_type == LIMIT and self.account.last_placed is not None:
@@ -144,7 +135,7 @@ class _Recorder:
                 exit_fee=exit_fee,
                 reason=str(closed.exit_reason),
             )
-            self._event(action, closed.exit_price, closed.quantity, order, trade=row)
+            self._fill(action, closed.exit_price, closed.quantity, order, trade=row)
         position = self.account.position
         if position is not None and not had_position:
             row = records.trade_open(
@@ -156,11 +147,11 @@ class _Recorder:
                 stop_loss_price=position.stop_loss_price,
                 take_profit_price=position.take_profit_price,
             )
-            self._event(action, position.entry_price, position.quantity, order, trade=row)
+            self._fill(action, position.entry_price, position.quantity, order, trade=row)
         if order is not None:
-            if len(self.outcome.events) > before_events:
+            if len(self.outcome.fills) > before_fills:
                 order.status = Order.Status.FILLED
-                order.trade = self.outcome.events[-1]["trade"]
+                order.trade = self.outcome.fills[-1].trade
             elif result == RESTING:
                 order.status = Order.Status.OPEN
             elif result == EXPIRED:
@@ -184,10 +175,8 @@ class _Recorder:
                 ]
             )
 
-    def _event(self, action: str, price: Decimal, quantity: Decimal, order: Order | None, *, trade: Trade) -> None:
-        self.outcome.events.append(
-            {"action": action, "price": price, "quantity": quantity, "trade": trade, "order": order}
-        )
+    def _fill(self, action: str, price: Decimal, quantity: Decimal, order: Order | None, *, trade: Trade) -> None:
+        self.outcome.fills.append(Fill(action=action, price=price, quantity=quantity, trade=trade, order=order))
         if order is not None:
             order.filled_quantity = quantity
             order.average_price = price
@@ -227,11 +216,11 @@ def paper_run(
     decision: Decision | None,
     execution: ExecutionSettings,
     risk: RiskSettings,
-) -> PaperOutcome:
+) -> RunOutcome:
     """One paper run for the candle that closed at `window.close_at`. The caller holds the subscription's lock."""
     paper = paper_account_for(subscription)
     account = _load(paper, execution, risk)
-    outcome = PaperOutcome()
+    outcome = RunOutcome()
     recorder = _Recorder(subscription, account, outcome)
     candles = window.candles
     times = [int(t) for t in candles.time]

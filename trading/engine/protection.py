@@ -1,5 +1,5 @@
 """Protective orders: a position's stop loss and take profit resting on the exchange itself, so the position is
-protected between runs, where the exchange supports it (`orders.PROTECTIVE_ORDERS`; Binance: one OCO).
+protected between runs, where the exchange supports it (its adapter's `protective_orders`; Binance: one OCO).
 
 Life of a protection, every step through the order intents of `exchange_orders.py` (stored first, claimed, looked
 up by client id on an unknown outcome, never resent):
@@ -24,10 +24,11 @@ from core.backtest.settings import LIMIT, MARKET, RiskSettings
 from core.fill_model import quantize_down
 from subscriptions.models import Subscription, Trade
 from trading.engine import exchange_orders
-from trading.engine.orders import ORDER_LIST, PROTECTIVE_ORDERS, STOP_LOSS_LEG, TAKE_PROFIT_LEG, client_order_id
+from trading.engine.orders import ORDER_LIST, STOP_LOSS_LEG, TAKE_PROFIT_LEG, client_order_id
+from trading.engine.outcome import RunOutcome
 from trading.exceptions import OrderOutcomeUnknown, OrderRejected
-from trading.exchanges.base import MarketRules
-from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError
+from trading.exchanges.base import ExchangeAdapter, MarketRules, TransientExchangeError
+from trading.exchanges.registry import adapter_class
 from trading.models import Order
 
 STOP = "stop"
@@ -36,7 +37,7 @@ UNSETTLED = (Order.Status.PENDING, Order.Status.SENT, Order.Status.OPEN)
 
 
 def supported(subscription: Subscription) -> bool:
-    return subscription.exchange_type in PROTECTIVE_ORDERS
+    return adapter_class(subscription.exchange_type).protective_orders is not None
 
 
 def _legs(subscription: Subscription):
@@ -53,7 +54,7 @@ def is_protected(subscription: Subscription) -> bool:
     return _legs(subscription).exists()
 
 
-def settle(outcome, *, subscription: Subscription, adapter: CcxtAdapter) -> None:
+def settle(outcome: RunOutcome, *, subscription: Subscription, adapter: ExchangeAdapter) -> None:
     """Record what the exchange did with resting protective legs since the last run."""
 
     for leg in _legs(subscription).filter(status=Order.Status.OPEN):
@@ -65,7 +66,7 @@ def settle(outcome, *, subscription: Subscription, adapter: CcxtAdapter) -> None
             exchange_orders.outcome_note(outcome, leg, leg.purpose)
 
 
-def release(outcome, *, subscription: Subscription, adapter: CcxtAdapter, risk: RiskSettings) -> bool:
+def release(outcome: RunOutcome, *, subscription: Subscription, adapter: ExchangeAdapter, risk: RiskSettings) -> bool:
     """Cancel the position's protective legs before the bot's own exit. True when none may act any more (the
     caller re-reads the trade: a leg may have closed it first). Raises TransientExchangeError when a leg's state
     cannot be known now: the run is retried rather than risk two exits."""
@@ -87,10 +88,10 @@ def release(outcome, *, subscription: Subscription, adapter: CcxtAdapter, risk: 
 
 
 def protect(
-    outcome,
+    outcome: RunOutcome,
     *,
     subscription: Subscription,
-    adapter: CcxtAdapter,
+    adapter: ExchangeAdapter,
     rules: MarketRules,
     run_at: datetime,
     risk: RiskSettings,
@@ -102,13 +103,17 @@ def protect(
     trade = subscription.trades.filter(status=Trade.Status.OPEN).first()
     if trade is None or is_protected(subscription):
         return
+    if trade.stop_loss_price is None and trade.take_profit_price is None:
+        # A trade opened before its risk settings had a stop or a target (they may be edited while a position is
+        # open) has no level to rest: the settings apply from the next entry.
+        return
     free_base = adapter.free_balances().get(rules.base, Decimal(0))
     amount = quantize_down(min(trade.quantity, free_base), rules.amount_step)
     stop = quantize_down(trade.stop_loss_price, rules.price_step) if trade.stop_loss_price else None
     target = _round_up(trade.take_profit_price, rules.price_step) if trade.take_profit_price else None
-    # Both None only for a trade opened before its risk settings had a stop or a target (they can be edited while a
-    # position is open); that case then fails below, with no leg to send. Typed as it runs, not changed here.
-    if amount <= 0 or exchange_orders.minimums_problem(rules, amount, stop or target):  # type: ignore[arg-type]
+    level = stop if stop is not None else target
+    assert level is not None  # one of the two prices is set (checked above)
+    if amount <= 0 or exchange_orders.minimums_problem(rules, amount, level):
         outcome.notes.append("No protective order: the position is below the market's minimums.")
         return
     legs = _intents(subscription, trade, run_at, amount, stop, target, rules)

@@ -1,6 +1,7 @@
 """Build the engine's ccxt exchange objects: accounts.ccxt_clients' client, with the subscription's key and network.
 
 Refuses, as ExchangeNotSupported, an exchange the platform does not offer and a testnet the exchange does not have.
+Order creation is never retried blindly (see trading.exchanges.base for how an unknown outcome is resolved).
 """
 
 import ccxt

@@ -10,7 +10,7 @@ import pytest
 from subscriptions.models import PerformanceLog
 from trading.engine.batch import run_batch
 from trading.engine.live import reconcile_orders
-from trading.exchanges.ccxt_adapter import CcxtAdapter
+from trading.exchanges.base import ExchangeAdapter
 from trading.models import Order
 from trading.tests.conftest import API_KEY, API_SECRET, START, make_testnet_subscription, run_tick
 
@@ -37,7 +37,7 @@ def test_it_logs_a_decision_once_when_two_workers_run_the_same_batch(
     """The broker redelivers a batch while the first worker is placing its order: the second worker runs the same
     subscriptions for the same candle at that very moment (here: from inside the first worker's order call)."""
     subscription = make_testnet_subscription(alice, sma_bot)
-    real_create_order = CcxtAdapter.create_order
+    real_create_order = ExchangeAdapter.create_order
     second_reports = []
 
     def create_order(self, symbol, order_type, side, amount, price, client_order_id):
@@ -52,7 +52,7 @@ def test_it_logs_a_decision_once_when_two_workers_run_the_same_batch(
             run_second()
         return result
 
-    monkeypatch.setattr(CcxtAdapter, "create_order", create_order)
+    monkeypatch.setattr(ExchangeAdapter, "create_order", create_order)
     _run_until_first_order(fake_binance, subscription)
     order = Order.objects.get(subscription=subscription)
     assert order.status == "FILLED"

@@ -12,7 +12,8 @@ from accounts.models import ExchangeCredential
 from accounts.services import credential_create
 from subscriptions.models import PerformanceLog, Trade
 from trading.engine.live import reconcile_orders
-from trading.engine.orders import CLIENT_ORDER_ID_PARAM, PROTECTIVE_ORDERS
+from trading.exchanges.binance import BinanceAdapter
+from trading.exchanges.registry import adapter_class
 from trading.models import Order
 from trading.tests.conftest import API_KEY, START, make_testnet_subscription, run_tick
 
@@ -71,7 +72,7 @@ def test_it_trades_on_the_exchange_with_signed_requests(alice, sma_bot, fake_exc
     sent = fake_exchange.requests(method="POST", path=fake_exchange.order_path)
     assert sent and all(r.api_key == API_KEY for r in sent)
     # Our client id went in the exchange's own parameter (newClientOrderId, orderLinkId).
-    client_id_param = CLIENT_ORDER_ID_PARAM[fake_exchange.code]
+    client_id_param = adapter_class(fake_exchange.code).client_order_id_param
     assert sorted(r.params[client_id_param] for r in sent) == sorted(orders.values_list("client_order_id", flat=True))
 
 
@@ -244,7 +245,7 @@ def test_it_checks_the_stop_loss_and_take_profit_each_run_where_the_exchange_hol
     alice, sma_bot, fake_exchange, alice_exchange_key, monkeypatch
 ):
     # Bybit holds none for the engine; Binance is made to look like Kraken, HTX ... today: the per-run check.
-    monkeypatch.delitem(PROTECTIVE_ORDERS, "BINANCE")
+    monkeypatch.setattr(BinanceAdapter, "protective_orders", None)
     subscription = make_testnet_subscription(
         alice,
         sma_bot,

@@ -109,3 +109,4 @@ def test_it_sells_after_a_cancel_whose_reply_was_lost(alice, sma_bot, fake_binan
 
 def _exchange_order(fake, order):
     return fake.orders(client_order_id=order.client_order_id)[0]
+

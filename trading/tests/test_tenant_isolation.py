@@ -315,18 +315,18 @@ def test_it_refuses_a_stored_testnet_key_without_a_testnet_and_checks_the_keys_a
 def test_it_records_an_unexpected_error_on_its_key_and_checks_the_keys_after_it(
     alice, bob, fake_binance, monkeypatch, caplog
 ):
-    from trading.exchanges.ccxt_adapter import CcxtAdapter
+    from trading.exchanges.base import ExchangeAdapter
 
     bobs = ExchangeCredentialFactory(user=bob, exchange="BINANCE", is_testnet=True)
     alice_key = _alice_binance_key(alice, fake_binance)
-    real_free_balances = CcxtAdapter.free_balances
+    real_free_balances = ExchangeAdapter.free_balances
 
     def free_balances(self):
         if self.key_id == str(bobs.pk):
             raise ZeroDivisionError("a bug in one check")
         return real_free_balances(self)
 
-    monkeypatch.setattr(CcxtAdapter, "free_balances", free_balances)
+    monkeypatch.setattr(ExchangeAdapter, "free_balances", free_balances)
     assert maintenance.credentials_validate(now=datetime.now(UTC)) == 1
     bobs.refresh_from_db()
     alice_key.refresh_from_db()
@@ -335,7 +335,7 @@ def test_it_records_an_unexpected_error_on_its_key_and_checks_the_keys_after_it(
     assert "internal error (ZeroDivisionError)" in bobs.validation_error
     assert "validating credential" in caplog.text
     # The next sweep checks it again, and the verdict replaces the message.
-    monkeypatch.setattr(CcxtAdapter, "free_balances", real_free_balances)
+    monkeypatch.setattr(ExchangeAdapter, "free_balances", real_free_balances)
     maintenance.credentials_validate(now=datetime.now(UTC))
     bobs.refresh_from_db()
     assert bobs.validation_status == "invalid" and "internal error" not in bobs.validation_error
