@@ -39,7 +39,7 @@ from .state import ExchangeState
 log = logging.getLogger(__name__)
 
 #: the project's shipped candles (``data/candles/binance/BTC_USDT-1h.csv`` ...), see data/README.md
-PROJECT_CANDLE_DIR = Path(__file__).resolve().parents[3] / "data" / "candles" / "binance"
+PROJECT_CANDLE_DIR = Path(__file__).resolve().parents[2] / "data" / "candles" / "binance"
 
 
 @dataclass
