@@ -164,13 +164,10 @@ def _credential_problem(user: User, exchange_type: str, mode: str, marketplace_r
     keys = ExchangeCredential.objects.filter(exchange=exchange_type, is_testnet=mode == "testnet", is_active=True)
     label = Exchange(exchange_type).label
     if marketplace_registration is not None:
-        credential = keys.filter(
-            principal_id=user.user_principal_id,
-            marketplace_registration__partner_id=marketplace_registration.partner_id,
-        ).first()
+        credential = keys.owned_by(registration=marketplace_registration, principal_id=user.user_principal_id).first()
         whose, where = "The principal's", "through the partner API"
     else:
-        credential = keys.filter(user=user, principal_id__isnull=True).first()
+        credential = keys.owned_by(user).first()
         whose, where = "Your", "on the credentials page"
     if credential is None:
         return f"Add {whose.lower()} {label} {mode} API key {where} first."
