@@ -18,7 +18,8 @@ from accounts.exceptions import CredentialDecryptionError
 from accounts.maintenance import credential_check_failure_record, credential_verdict_store, credentials_due
 from accounts.models import ExchangeCredential
 from accounts.services import ClearCredentials, credential_reveal
-from trading.engine.health import connections_reset, run_failed
+from common.db import connections_reset
+from trading.engine.health import run_failed
 from trading.engine.live import subscriptions_using
 from trading.exceptions import CredentialInvalid, ExchangeNotSupported, TradingError
 from trading.exchanges.ccxt_adapter import CcxtAdapter, TransientExchangeError

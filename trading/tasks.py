@@ -13,11 +13,11 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.utils import timezone
 
+from common.db import connections_reset
 from subscriptions import bot_statistics
 from subscriptions import maintenance as subscription_maintenance
 from trading import clock, maintenance
 from trading.engine.batch import CONNECTION_LOST, run_batch
-from trading.engine.health import connections_reset
 from trading.engine.live import reconcile_orders
 from trading.scheduler import claim_due
 
