@@ -120,6 +120,20 @@ class User(AbstractBaseUser, PermissionsMixin, Timestamped):
         return super().has_module_perms(app_label)
 
 
+class ExchangeCredentialQuerySet(models.QuerySet):
+    def owned_by(self, user: User | None = None, *, registration=None, principal_id: str | None = None):
+        """The keys a caller may use: `user`'s own (never a marketplace principal's, even one in `user`'s name), or,
+        given `registration` (a partner's BotMarketplaceRegistration), the keys of principal `principal_id` that
+        registration's partner stored through any of its registrations (another partner's are never found)."""
+        if registration is None:
+            return self.filter(user=user, principal_id__isnull=True)
+        if isinstance(registration, int):  # a registration's id: its partner through a join, not a query first
+            return self.filter(
+                principal_id=principal_id, marketplace_registration__partner__marketplace_registrations=registration
+            )
+        return self.filter(principal_id=principal_id, marketplace_registration__partner_id=registration.partner_id)
+
+
 class ExchangeCredential(Timestamped):
     """A user's (or a marketplace principal's) API key on one exchange, encrypted at rest with Fernet.
 
@@ -159,6 +173,8 @@ class ExchangeCredential(Timestamped):
     # Why the last validation failed, in words safe to show the owner (never a secret).
     validation_error = models.TextField(default="", db_default="", blank=True)
     last_validated = models.DateTimeField(null=True, blank=True)
+
+    objects = ExchangeCredentialQuerySet.as_manager()
 
     class Meta:
         db_table = "exchange_credentials"

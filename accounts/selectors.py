@@ -9,9 +9,7 @@ from bots.models import BotReview
 
 def credential_list(*, user: User) -> QuerySet[ExchangeCredential]:
     """The user's own exchange credentials (not a marketplace principal's), exchange then network."""
-    return ExchangeCredential.objects.filter(user=user, principal_id__isnull=True).order_by(
-        "exchange", "is_testnet", "pk"
-    )
+    return ExchangeCredential.objects.owned_by(user).order_by("exchange", "is_testnet", "pk")
 
 
 def credential_get(*, user: User, pk: int) -> ExchangeCredential:

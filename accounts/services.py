@@ -119,8 +119,14 @@ def credential_create(
     network_refused = network_problem(exchange, testnet=is_testnet)
     if network_refused:
         raise CredentialError(network_refused)
-    owner_filter = {"principal_id": principal_id} if principal_id else {"user": user, "principal_id": None}
-    if ExchangeCredential.objects.filter(exchange=exchange, is_testnet=is_testnet, **owner_filter).exists():
+    # A principal has one key per exchange and network whichever partner stored it (the unique constraint), so its
+    # duplicate is looked for across partners, not only among the keys this partner may use.
+    holders = (
+        ExchangeCredential.objects.filter(principal_id=principal_id)
+        if principal_id
+        else ExchangeCredential.objects.owned_by(user)
+    )
+    if holders.filter(exchange=exchange, is_testnet=is_testnet).exists():
         network = "testnet" if is_testnet else "mainnet"
         raise CredentialError(f"You already have a {Exchange(exchange).label} {network} key; delete it first.")
     credential = ExchangeCredential.objects.create(

@@ -18,9 +18,10 @@ from bots.runtime import BotUnavailable, bot_class
 from bots.selectors import bot_version_for_run
 from bots.track_record import downsample
 from core.backtest import InsufficientCandles, run_backtest
+from core.candle_files import candle_file_path
 from core.sdk import Candles, ConfigError
 
-CANDLES = Path("binance") / "BTC_USDT-1h.csv"
+CANDLES = candle_file_path(Path(), "BINANCE", "BTC/USDT", "1h")  # relative to data/candles
 MARKET_LABEL = "Binance BTC/USDT, 1h candles"
 CACHE_SECONDS = 7 * 24 * 60 * 60
 

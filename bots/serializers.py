@@ -30,10 +30,16 @@ class CategoryRefSerializer(serializers.ModelSerializer):
 
 
 class BotSerializer(serializers.ModelSerializer):
-    """The fields every bot representation shares; the statistics are the denormalised columns."""
+    """The fields every bot representation shares; the statistics are the denormalised columns, except where a
+    subclass counts `active_subscribers` live (one name, one meaning: the bot's ACTIVE subscriptions)."""
 
     category = CategoryRefSerializer(read_only=True, allow_null=True)
     developer_name = serializers.CharField(source="developer.developer_name", read_only=True, allow_null=True)
+    active_subscribers = serializers.IntegerField(
+        source="total_subscribers",
+        read_only=True,
+        help_text="Its ACTIVE subscriptions, as of the nightly refresh of the bot's statistics.",
+    )
 
     class Meta:
         model = Bot
@@ -50,7 +56,7 @@ class BotSerializer(serializers.ModelSerializer):
             "trial_days",
             "status",
             "approved_at",
-            "total_subscribers",
+            "active_subscribers",
             "average_rating",
             "total_reviews",
         ]
@@ -60,7 +66,7 @@ class BotSerializer(serializers.ModelSerializer):
 class BotListSerializer(BotSerializer):
     """A catalog row, with the catalog selector's annotations (bots.selectors.bot_catalog_queryset)."""
 
-    active_subscribers = serializers.IntegerField(read_only=True)
+    active_subscribers = serializers.IntegerField(read_only=True, help_text="Its ACTIVE subscriptions now.")
     pnl_30d = serializers.DecimalField(max_digits=30, decimal_places=8, read_only=True, allow_null=True)
     return_30d = serializers.FloatField(
         read_only=True,
@@ -69,7 +75,7 @@ class BotListSerializer(BotSerializer):
     )
 
     class Meta(BotSerializer.Meta):
-        fields = [*BotSerializer.Meta.fields, "active_subscribers", "pnl_30d", "return_30d"]
+        fields = [*BotSerializer.Meta.fields, "pnl_30d", "return_30d"]
         read_only_fields = fields
 
 
@@ -263,9 +269,11 @@ class DeveloperBotSerializer(BotSerializer):
     newest_validation_status = NamedChoiceField(
         enum_name=VALIDATION_STATUS_ENUM, choices=BotVersion.ValidationStatus.choices, read_only=True, allow_null=True
     )
-    active_subscribers = serializers.IntegerField(read_only=True)
+    active_subscribers = serializers.IntegerField(read_only=True, help_text="Its ACTIVE subscriptions now.")
     paid_subscribers = serializers.IntegerField(read_only=True, help_text="Active and not in a trial.")
-    total_subscriptions = serializers.IntegerField(read_only=True, help_text="Ever, any status.")
+    total_subscriptions = serializers.IntegerField(
+        read_only=True, help_text="Every subscription it ever had, any status (not a count of subscribers)."
+    )
     monthly_revenue = serializers.DecimalField(
         max_digits=14,
         decimal_places=2,
@@ -281,7 +289,6 @@ class DeveloperBotSerializer(BotSerializer):
             "updated_at",
             "newest_version",
             "newest_validation_status",
-            "active_subscribers",
             "paid_subscribers",
             "total_subscriptions",
             "monthly_revenue",

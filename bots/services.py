@@ -181,8 +181,8 @@ def _review_totals_refresh(locked: Bot) -> tuple[Decimal, int]:
     """Recount the reviews of a bot whose row the caller locked; store and return (average_rating, total_reviews)."""
     totals = BotReview.objects.filter(bot=locked).aggregate(count=Count("pk"), rating_sum=Sum("rating"))
     count, rating_sum = totals["count"], totals["rating_sum"] or 0
-    # From the integer sum, rounded half-up like the nightly refresh (trading.maintenance): AVG of integers comes
-    # back as a float on some databases.
+    # From the integer sum, rounded half-up like the nightly refresh (subscriptions.bot_statistics): AVG of
+    # integers comes back as a float on some databases.
     average = (Decimal(rating_sum) / count).quantize(RATING_PLACES, rounding=ROUND_HALF_UP) if count else Decimal(0)
     Bot.objects.filter(pk=locked.pk).update(average_rating=average, total_reviews=count)
     return average, count

@@ -17,16 +17,14 @@ from bots.models import Bot, BotVersion
 from bots.sandbox import SandboxedBot, SandboxError
 from bots.uploads import upload_materialize
 from common.tasks import enqueue_on_commit
+from core.candle_files import candle_file_path
 from core.sdk import Candles, ConfigError, validate_config, validate_schema
 
 logger = logging.getLogger(__name__)
 
-CANDLES_DIR = Path(settings.BASE_DIR) / "data" / "candles" / "binance"
-# (market, timeframe, file): the shipped history every upload is backtested on.
-BACKTEST_MARKETS = (
-    ("BTC/USDT", "1h", "BTC_USDT-1h.csv"),
-    ("ETH/USDT", "1h", "ETH_USDT-1h.csv"),
-)
+CANDLES_DIR = Path(settings.BASE_DIR) / "data" / "candles"
+# (market, timeframe) on Binance: the shipped history every upload is backtested on.
+BACKTEST_MARKETS = (("BTC/USDT", "1h"), ("ETH/USDT", "1h"))
 BACKTEST_CANDLES = 1500
 BACKTEST_TIMEOUT_S = 60.0
 # Rows without a signal the lookahead check recomputes (at random, besides every BUY/SELL row): a bot that peeks only
@@ -56,8 +54,9 @@ def _error_check(name: str, error: Exception) -> dict:
     return _check(name, False, f"{type(error).__name__}: {error}", trace)
 
 
-def _load_candles(file_name: str) -> Candles:
-    candles = Candles.from_csv(CANDLES_DIR / file_name)
+def validation_candles(market: str, timeframe: str) -> Candles:
+    """The last BACKTEST_CANDLES candles of a validation market's shipped file."""
+    candles = Candles.from_csv(candle_file_path(CANDLES_DIR, "BINANCE", market, timeframe))
     return candles[-BACKTEST_CANDLES:]
 
 
@@ -108,7 +107,7 @@ def _sandbox_checks(version: BotVersion, folder: Path) -> tuple[list[dict], list
             return checks, backtests
         checks.append(_check("schema_matches_code", True, "the uploaded config schema is the bot class's"))
 
-        markets = [(market, timeframe, _load_candles(file_name)) for market, timeframe, file_name in BACKTEST_MARKETS]
+        markets = [(market, timeframe, validation_candles(market, timeframe)) for market, timeframe in BACKTEST_MARKETS]
         if info.vectorized:
             try:
                 report = bot.lookahead(

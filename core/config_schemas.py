@@ -5,7 +5,9 @@ The keys are those of the original system (so its configs keep working): `buy_or
 `take_profit_percent`, `max_position_size`; plus `order_type` (with `limit_offset_percent` and
 `limit_expiry_candles` for limit orders), `slippage_percent` and `max_open_trades`.
 Percent values are percents as users type them (5 means 5 %). Forms are built from these schemas and the API
-publishes them; `validate_trading_configs` gives one clear error per field.
+publishes them. They are the one validator of both configs: `validate_trading_configs` checks a config against its
+schema, giving one clear error per field, and only then parses it (core.backtest.settings, which checks nothing
+again); rules between two keys are the schemas' `allOf` conditions.
 """
 
 from typing import Any
@@ -92,6 +94,19 @@ EXECUTION_CONFIG_SCHEMA = {
         },
     },
     "additionalProperties": False,
+    # After `properties`, so that the defaults are filled when these conditions are checked.
+    "allOf": [
+        {
+            # A percentage of the free balance is at most all of it.
+            "if": {"properties": {"buy_order_type": {"const": "PERCENTAGE"}}},
+            "then": {"properties": {"buy_order_value": {"maximum": 100}}},
+        },
+        {
+            # Selling a percentage needs the percent.
+            "if": {"properties": {"sell_order_type": {"const": "PERCENTAGE"}}},
+            "then": {"properties": {"sell_order_value": {"type": "number"}}},
+        },
+    ],
 }
 
 RISK_CONFIG_SCHEMA = {
@@ -167,14 +182,5 @@ def validate_trading_configs(
             errors += _prefixed(section, error)
     if errors:
         raise ConfigError(errors)
-    try:
-        execution = ExecutionSettings.from_config(filled["execution_config"])
-    except ConfigError as error:
-        errors += error.errors
-    try:
-        risk = RiskSettings.from_config(filled["risk_config"])
-    except ConfigError as error:
-        errors += error.errors
-    if errors:
-        raise ConfigError(errors)
-    return filled["execution_config"], filled["risk_config"], execution, risk
+    execution, risk = filled["execution_config"], filled["risk_config"]
+    return execution, risk, ExecutionSettings.from_config(execution), RiskSettings.from_config(risk)

@@ -75,9 +75,9 @@ def registration_refusal(registration: BotMarketplaceRegistration) -> str:
 
 def principal_credentials(*, registration: BotMarketplaceRegistration, principal_id: str):
     """The principal's keys stored by this registration's partner (any of its registrations), by exchange."""
-    return ExchangeCredential.objects.filter(
-        principal_id=principal_id, marketplace_registration__partner_id=registration.partner_id
-    ).order_by("exchange", "-is_testnet", "pk")
+    return ExchangeCredential.objects.owned_by(registration=registration, principal_id=principal_id).order_by(
+        "exchange", "-is_testnet", "pk"
+    )
 
 
 def principal_credential_get(
@@ -97,7 +97,7 @@ def principal_credential_get(
 def principal_subscriptions(*, registration: BotMarketplaceRegistration, principal_id: str) -> QuerySet[Subscription]:
     """The subscriptions this registration made for the principal, newest first, bot joined: one query."""
     return (
-        Subscription.objects.filter(marketplace_registration=registration, user_principal_id=principal_id)
+        Subscription.objects.owned_by(registration=registration, principal_id=principal_id)
         .select_related("bot")
         .order_by("-started_at", "-pk")
     )

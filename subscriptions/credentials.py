@@ -25,13 +25,14 @@ def _active_key(
     *, exchange: str, testnet: bool, user_id: int, principal_id: str | None, registration_id: int | None
 ) -> ExchangeCredential | None:
     """The active key of the owner (a user, or a marketplace principal: an empty principal counts as none)."""
-    if principal_id:
-        owner = {"principal_id": principal_id}
-        if registration_id:
-            owner["marketplace_registration__partner__marketplace_registrations"] = registration_id
+    keys = ExchangeCredential.objects.filter(exchange=exchange, is_testnet=testnet, is_active=True)
+    if principal_id and registration_id:
+        keys = keys.owned_by(registration=registration_id, principal_id=principal_id)
+    elif principal_id:  # a principal's subscription imported from the original system, which kept no registration
+        keys = keys.filter(principal_id=principal_id)
     else:
-        owner = {"user_id": user_id, "principal_id": None}
-    return ExchangeCredential.objects.filter(exchange=exchange, is_testnet=testnet, is_active=True, **owner).first()
+        keys = keys.owned_by(user_id)
+    return keys.first()
 
 
 def _refusal(credential: ExchangeCredential | None, *, testnet: bool) -> str:

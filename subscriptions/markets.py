@@ -5,29 +5,23 @@ The exchange is asked through accounts.ccxt_clients, the client the engine also 
 list is what the engine can trade.
 """
 
-from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
 
 from accounts.models import Exchange
 from core import timeframes
+from core.candle_files import candle_files
 
 MARKETS_CACHE_SECONDS = 60 * 60
 MARKETS_RETRY_SECONDS = 5 * 60
 
 
 def _replay_files(exchange: str) -> dict[str, list[str]]:
-    """{pair: [timeframes]} of the replay candle files `<dir>/<exchange>/<BASE>_<QUOTE>-<timeframe>.csv`."""
-    folder = Path(settings.MARKET_DATA_REPLAY_DIR) / exchange.lower()
+    """{pair: [timeframes]} of the exchange's replay candle files (core.candle_files) in MARKET_DATA_REPLAY_DIR."""
     found: dict[str, list[str]] = {}
-    if not folder.is_dir():
-        return found
-    for path in sorted(folder.glob("*_*-*.csv")):
-        symbol, _, timeframe = path.stem.rpartition("-")
-        base, _, quote = symbol.partition("_")
-        if base and quote and timeframe in timeframes.TIMEFRAME_SECONDS:
-            found.setdefault(f"{base}/{quote}", []).append(timeframe)
+    for file in candle_files(settings.MARKET_DATA_REPLAY_DIR, exchange):
+        found.setdefault(file.symbol, []).append(file.timeframe)
     return found
 
 

@@ -29,6 +29,16 @@ class TradeMode(models.TextChoices):
     FUTURES = "Futures", "Futures"
 
 
+class SubscriptionQuerySet(models.QuerySet):
+    def owned_by(self, user=None, *, registration=None, principal_id: str | None = None):
+        """The subscriptions a caller may see: those `user` holds for themselves (a partner account's subscriptions
+        for its marketplace principals are left out: they belong to the partner API), or, given `registration` (a
+        partner's BotMarketplaceRegistration), those that registration made for principal `principal_id`."""
+        if registration is None:
+            return self.filter(user=user, user_principal_id__isnull=True)
+        return self.filter(marketplace_registration=registration, user_principal_id=principal_id)
+
+
 class Subscription(models.Model):
     """One bot running for one trader (or marketplace principal) on one exchange market.
 
@@ -108,6 +118,8 @@ class Subscription(models.Model):
     total_trades = models.IntegerField(default=0, db_default=0)
     winning_trades = models.IntegerField(default=0, db_default=0)
     total_pnl = models.DecimalField(max_digits=15, decimal_places=8, default=Decimal("0"), db_default=Decimal("0"))
+
+    objects = SubscriptionQuerySet.as_manager()
 
     class Meta:
         db_table = "subscriptions"

@@ -111,9 +111,7 @@ def credential_summary(*, user: User) -> list[str]:
     """The user's active exchange keys in words ("Binance testnet: valid"), for the subscribe page's hint."""
     from accounts.models import ExchangeCredential
 
-    keys = ExchangeCredential.objects.filter(user=user, principal_id__isnull=True, is_active=True).order_by(
-        "exchange", "-is_testnet"
-    )
+    keys = ExchangeCredential.objects.owned_by(user).filter(is_active=True).order_by("exchange", "-is_testnet")
     return [
         f"{key.get_exchange_display()} {'testnet' if key.is_testnet else 'mainnet'}: "
         f"{key.get_validation_status_display().lower()}"
@@ -130,11 +128,7 @@ def subscription_own_list(*, user: User) -> QuerySet[Subscription]:
     A partner account's subscriptions for its marketplace principals (`user_principal_id` set) are left out: they
     belong to the partner API (docs/partner-api.md), not to the account's own list.
     """
-    return (
-        Subscription.objects.filter(user=user, user_principal_id__isnull=True)
-        .select_related("bot")
-        .order_by("-started_at", "-pk")
-    )
+    return Subscription.objects.owned_by(user).select_related("bot").order_by("-started_at", "-pk")
 
 
 def subscription_own_get(*, user: User, pk: int) -> Subscription:

@@ -1,7 +1,8 @@
 """Celery tasks of the trading engine: thin shells that take ids and call one service.
 
 Queues: `live` (subscription runs: never delayed by heavy work), `backtests` (backtests, validation), and
-`maintenance` (the scheduler tick, reconciliation, expiry, statistics, clean-up, credential checks).
+`maintenance` (the scheduler tick, reconciliation, expiry, statistics, clean-up, credential checks). The
+maintenance tasks keep their `trading.*` names (beat and routes name them) whichever app's service they call.
 """
 
 import logging
@@ -12,9 +13,11 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.utils import timezone
 
+from common.db import connections_reset
+from subscriptions import bot_statistics
+from subscriptions import maintenance as subscription_maintenance
 from trading import clock, maintenance
 from trading.engine.batch import CONNECTION_LOST, run_batch
-from trading.engine.health import connections_reset
 from trading.engine.live import reconcile_orders
 from trading.scheduler import claim_due
 
@@ -70,17 +73,17 @@ def reconcile_at_worker_start(sender=None, **kwargs) -> None:
 
 @shared_task(name="trading.subscriptions_expire", ignore_result=True)
 def subscriptions_expire() -> int:
-    return maintenance.subscriptions_expire(now=timezone.now())
+    return subscription_maintenance.subscriptions_expire(now=timezone.now())
 
 
 @shared_task(name="trading.bot_statistics_refresh", ignore_result=True)
 def bot_statistics_refresh() -> int:
-    return maintenance.bot_statistics_refresh(today=timezone.now().date())
+    return bot_statistics.bot_statistics_refresh(today=timezone.now().date())
 
 
 @shared_task(name="trading.performance_logs_prune", ignore_result=True)
 def performance_logs_prune() -> int:
-    return maintenance.performance_logs_prune(now=timezone.now())
+    return subscription_maintenance.performance_logs_prune(now=timezone.now())
 
 
 @shared_task(name="trading.credentials_validate", ignore_result=True)
@@ -97,4 +100,4 @@ def credential_validate(credential_id: int) -> str:
 
 @shared_task(name="trading.runs_health_check", ignore_result=True)
 def runs_health_check() -> int:
-    return len(maintenance.runs_health_check(now=clock.now()))
+    return len(subscription_maintenance.runs_health_check(now=clock.now()))

@@ -1,20 +1,18 @@
 """The markets a user can backtest on: the candle files shipped in data/candles (see data/README.md).
 
-A file `data/candles/<exchange>/<BASE>_<QUOTE>-<timeframe>.csv` is one market and timeframe; the list is read
-from the folder once per process (the files ship with the code and do not change while it runs).
+A file of the candle catalogue (core.candle_files) under data/candles is one market and timeframe; the list is
+read from the folder once per process (the files ship with the code and do not change while it runs).
 """
 
 import functools
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 
 from accounts.models import Exchange
+from core.candle_files import candle_files
 from core.sdk import Candles
-
-FILE_PATTERN = re.compile(r"^(?P<base>[A-Z0-9]+)_(?P<quote>[A-Z0-9]+)-(?P<timeframe>\d+[mhdw])\.csv$")
 
 
 @dataclass(frozen=True)
@@ -43,14 +41,10 @@ def _candles_dir() -> Path:
 @functools.cache
 def _markets(folder: Path) -> tuple[BacktestMarket, ...]:
     found = []
-    for path in sorted(folder.glob("*/*.csv")):
-        match = FILE_PATTERN.match(path.name)
-        if match is None:
-            continue
-        with path.open("rb") as rows:
+    for file in candle_files(folder):
+        with file.path.open("rb") as rows:
             count = sum(1 for _ in rows) - 1  # the header
-        symbol = f"{match['base']}/{match['quote']}"
-        found.append(BacktestMarket(path.parent.name.upper(), symbol, match["timeframe"], path, count))
+        found.append(BacktestMarket(file.exchange, file.symbol, file.timeframe, file.path, count))
     return tuple(found)
 
 

@@ -13,9 +13,8 @@ from django.utils import timezone
 
 from bots.backtests.services import backtest_run_create, backtest_run_execute
 from bots.models import BacktestRun, Bot, BotVersion
-from bots.sdk import Candles
 from bots.services import bot_create
-from bots.validation import BACKTEST_CANDLES, CANDLES_DIR
+from bots.validation import BACKTEST_CANDLES, validation_candles
 from core.backtest import run_backtest
 
 pytestmark = pytest.mark.usefixtures("needs_sandbox")
@@ -117,16 +116,12 @@ def load(source: str, name: str) -> type:
     return namespace[name]
 
 
-def validation_candles(file_name: str) -> Candles:
-    return Candles.from_csv(CANDLES_DIR / file_name)[-BACKTEST_CANDLES:]
-
-
 def test_it_stores_only_what_a_base_reader_earns_without_foresight(dev, django_capture_on_commit_callbacks):
     version = upload(dev, django_capture_on_commit_callbacks, BASE_READER)
 
     assert version.validation_status == BotVersion.ValidationStatus.PASSED, version.validation_report
     [btc, _eth] = version.validation_report["backtests"]
-    candles = validation_candles("BTC_USDT-1h.csv")
+    candles = validation_candles("BTC/USDT", "1h")
     reader = load(BASE_READER, "BaseReader")
     # In one process the same code reads the future through .base and "earns" a fortune.
     assert run_backtest(reader, candles).stats.roi > 10

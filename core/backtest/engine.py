@@ -25,6 +25,7 @@ profit, mark equity at the close, then decide on the closed candle.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -50,22 +51,53 @@ class InsufficientCandles(ValueError):
 def _parse_settings(
     execution_config: dict[str, Any] | None, risk_config: dict[str, Any] | None
 ) -> tuple[ExecutionSettings, RiskSettings]:
-    """Both settings, or one ``ConfigError`` listing the problems of both (a form shows them all at once)."""
+    """Both settings, validated by the published schemas (core.config_schemas), or one ``ConfigError`` listing the
+    problems of both (a form shows them all at once).
+
+    A Python caller may give numbers as numeric strings or Decimals, and a market's lot step as
+    ``execution_config["quantity_step"]`` (a positive number; no setting of a subscription, so not in the schema).
+    """
+    from core.config_schemas import validate_trading_configs  # late import: it imports this package's settings
+
+    execution_config = _numbers_parsed(execution_config)
+    quantity_step = execution_config.pop("quantity_step", None)
     errors: list[dict[str, str]] = []
-    execution: ExecutionSettings | None = None
-    risk: RiskSettings | None = None
+    if quantity_step is not None and not _is_positive(quantity_step):
+        errors.append(
+            {"field": "execution_config.quantity_step", "message": f"must be a positive number, got {quantity_step!r}"}
+        )
     try:
-        execution = ExecutionSettings.from_config(execution_config)
+        _, _, execution, risk = validate_trading_configs(execution_config, _numbers_parsed(risk_config))
     except ConfigError as error:
-        errors += error.errors
-    try:
-        risk = RiskSettings.from_config(risk_config)
-    except ConfigError as error:
-        errors += error.errors
+        raise ConfigError(error.errors + errors) from None
     if errors:
         raise ConfigError(errors)
-    assert execution is not None and risk is not None  # each parsed or added to errors
+    if quantity_step is not None:
+        execution = replace(execution, quantity_step=to_decimal(quantity_step))
     return execution, risk
+
+
+def _numbers_parsed(config: dict[str, Any] | None) -> dict[str, Any]:
+    """A copy of ``config`` with its numeric strings as Decimals (the schema wants numbers; a word stays a word)."""
+    return {key: _number_or_text(value) for key, value in (config or {}).items()}
+
+
+def _number_or_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        number = to_decimal(value)
+    except ValueError:
+        return value
+    return number if number.is_finite() else value
+
+
+def _is_positive(value: Any) -> bool:
+    try:
+        number = to_decimal(value)
+    except (TypeError, ValueError):
+        return False
+    return number.is_finite() and number > 0
 
 
 def _build_bot(bot: type[Bot] | Bot | str, config: dict[str, Any] | None) -> Bot:

@@ -8,6 +8,7 @@ import pytest
 from bots.sdk import Action, ConfigError, Decision
 from core.backtest.account import EXPIRED, FILLED, RESTING, SimulatedAccount
 from core.backtest.settings import ExecutionSettings, RiskSettings
+from core.config_schemas import validate_trading_configs
 from core.fill_model import BUY, SELL, limit_fill, limit_price
 
 
@@ -60,7 +61,7 @@ def test_it_cancels_an_unfilled_limit_after_its_expiry_and_wants_nothing_meanwhi
 
 def test_it_refuses_a_bad_limit_setting_with_one_message_per_field():
     with pytest.raises(ConfigError) as caught:
-        ExecutionSettings.from_config({"order_type": "limit", "limit_offset_percent": 60, "limit_expiry_candles": 0})
+        validate_trading_configs({"order_type": "limit", "limit_offset_percent": 60, "limit_expiry_candles": 0}, None)
     assert {e["field"] for e in caught.value.errors} == {
         "execution_config.limit_offset_percent",
         "execution_config.limit_expiry_candles",

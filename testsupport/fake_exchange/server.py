@@ -28,6 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from core.candle_files import candle_file_name
+
 from .binance_api import BinanceApi
 from .bybit_api import BybitApi
 from .faults import FaultInjector
@@ -210,8 +212,7 @@ class FakeExchange:
 
     def load_project_candles(self, symbol: str, interval: str) -> None:
         """Load the project's shipped file for ``symbol`` (``BTC/USDT`` -> ``data/candles/binance/BTC_USDT-1h.csv``)."""
-        base, quote = symbol.split("/")
-        self.load_candles(symbol, interval, PROJECT_CANDLE_DIR / f"{base}_{quote}-{interval}.csv")
+        self.load_candles(symbol, interval, PROJECT_CANDLE_DIR / candle_file_name(symbol, interval))
 
     def add_account(
         self,

@@ -31,6 +31,7 @@ from bots.runtime import (
     validate_bot_config,
 )
 from bots.selectors import bot_version_for_run
+from common.db import connections_reset
 from core import timeframes
 from core.config_schemas import validate_trading_configs
 from core.fill_model import to_decimal
@@ -184,7 +185,7 @@ def _failed_on(subscription_id: int, run_at: datetime, exc: Exception) -> RunRep
         logger.warning("run of subscription %s for %s lost the %s: %r", subscription_id, run_at.isoformat(), what, exc)
         # Outside any transaction here (each step of a run commits its own): a connection the error left unusable
         # is closed, and the next query connects again.
-        health.connections_reset()
+        connections_reset()
         return _record_failure(subscription_id, run_at, CONNECTION_LOST_MESSAGE.format(what=what), outcome="retry")
     logger.error("run of subscription %s for %s failed unexpectedly", subscription_id, run_at.isoformat(), exc_info=exc)
     return _record_failure(subscription_id, run_at, UNEXPECTED_MESSAGE.format(name=type(exc).__name__))
@@ -196,7 +197,7 @@ def _record_failure(subscription_id: int, run_at: datetime, message: str, *, out
         health.run_failed(subscription_id=subscription_id, message=message)
     except Exception:  # noqa: BLE001 - nothing more can be recorded now; the retry or the lease runs it again
         logger.exception("could not record the failure of subscription %s", subscription_id)
-        health.connections_reset()
+        connections_reset()
     return RunReport(subscription_id, run_at, outcome, message)
 
 

@@ -3,21 +3,12 @@ with status ERROR and its owner is emailed."""
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import F
 
 from subscriptions.credentials import CredentialUnusable, credential_for, subscriptions_using
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_transition
-
-
-def connections_reset() -> None:
-    """Close the database connections an error left unusable, so the next query opens a fresh one (Django's
-    close_old_connections, minus connections inside a transaction: closing those would break the caller's
-    transaction, and a test's). Call it after catching a lost connection."""
-    for connection in connections.all(initialized_only=True):
-        if not connection.in_atomic_block:
-            connection.close_if_unusable_or_obsolete()
 
 
 def _email_owner(subscription_id: int, subject: str, body: str) -> None:

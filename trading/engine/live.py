@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from common.db import connections_reset
 from core import timeframes
 from core.backtest.account import SimulatedAccount
 from core.backtest.settings import LIMIT, MARKET, ExecutionSettings, RiskSettings
@@ -40,7 +41,6 @@ from trading.engine.exchange_orders import (
     order_resolve,
     outcome_note,
 )
-from trading.engine.health import connections_reset
 from trading.engine.outcome import RunOutcome
 from trading.exceptions import CredentialInvalid, ExchangeNotSupported, RunInProgress
 from trading.exchanges.base import ExchangeAdapter, MarketRules, TransientExchangeError

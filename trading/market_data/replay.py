@@ -1,6 +1,7 @@
 """Replay of candle files, so the whole engine runs with no network (demo, tests, development).
 
-Layout: `<folder>/<exchange, lower case>/<BASE>_<QUOTE>-<timeframe>.csv` with the header
+Layout: the candle catalogue's (core.candle_files), `<folder>/<exchange, lower case>/<BASE>_<QUOTE>-<timeframe>.csv`
+with the header
 `timestamp_ms,open,high,low,close,volume` (the format of data/candles/). With `loop=True` the file repeats forever:
 wall-clock time is mapped onto the file modulo its length, so a demo started today trades on 2021's candles with
 today's timestamps. Without it, only times inside the file have candles.
@@ -11,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from core import timeframes
+from core.candle_files import candle_file_path
 from trading.exceptions import MarketDataUnavailable
 from trading.market_data.base import MarketDataSource, Row
 
@@ -39,8 +41,7 @@ class ReplaySource(MarketDataSource):
         self.loop = loop
 
     def path_for(self, exchange: str, symbol: str, timeframe: str) -> Path:
-        base, quote = symbol.split("/")
-        return self.folder / exchange.lower() / f"{base}_{quote}-{timeframe}.csv"
+        return candle_file_path(self.folder, exchange, symbol, timeframe)
 
     def fetch_rows(self, exchange: str, symbol: str, timeframe: str, *, since_ms: int, until_ms: int) -> list[Row]:
         path = self.path_for(exchange, symbol, timeframe)

@@ -343,7 +343,7 @@ def test_it_records_an_unexpected_error_on_its_key_and_checks_the_keys_after_it(
 
 @pytest.mark.django_db(transaction=True)
 def test_it_expires_the_other_subscriptions_when_one_expiry_fails(alice, bob, sma_bot, monkeypatch):
-    from trading import maintenance as sweeps
+    from subscriptions import maintenance as sweeps
 
     past = datetime(2021, 1, 1, tzinfo=UTC)
     first = SubscriptionFactory(user=bob, bot=sma_bot, expires_at=past)
