@@ -6,14 +6,14 @@ The keys are those of the original system (so its configs keep working): `buy_or
 `limit_expiry_candles` for limit orders), `slippage_percent` and `max_open_trades`.
 Percent values are percents as users type them (5 means 5 %). Forms are built from these schemas and the API
 publishes them. They are the one validator of both configs: `validate_trading_configs` checks a config against its
-schema, giving one clear error per field, and only then parses it (core.backtest.settings, which checks nothing
+schema, giving one clear error per field, and only then parses it (core.trade_settings, which checks nothing
 again); rules between two keys are the schemas' `allOf` conditions.
 """
 
 from typing import Any
 
-from core.backtest.settings import ExecutionSettings, RiskSettings
 from core.sdk import ConfigError, validate_config
+from core.trade_settings import ExecutionSettings, RiskSettings
 
 SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
 

@@ -1,7 +1,8 @@
 """Backtests of bots over historical candles (pure Python; no Django). See docs/statistics.md."""
+from core.trade_settings import ExecutionSettings, RiskSettings
+
 from .engine import DecisionSource, InsufficientCandles, run_backtest, simulate
 from .result import BacktestResult, BacktestStats, EquityPoint, Trade
-from .settings import ExecutionSettings, RiskSettings
 from .stats import compute_stats
 
 __all__ = [

@@ -30,9 +30,9 @@ from core.fill_model import (
     to_decimal,
 )
 from core.sdk import Action, Decision, Size, SizeType
+from core.trade_settings import ALL, PERCENTAGE, ExecutionSettings, RiskSettings
 
 from .result import Trade
-from .settings import ALL, PERCENTAGE, ExecutionSettings, RiskSettings
 
 
 @dataclass

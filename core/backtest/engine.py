@@ -29,16 +29,17 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Protocol
 
+from core.config_schemas import validate_trading_configs
 from core.fill_model import (
     ExitReason,
     exit_trigger,
     to_decimal,
 )
 from core.sdk import Action, Bot, Candles, ConfigError, Decision, Signals, VectorBot
+from core.trade_settings import ExecutionSettings, RiskSettings
 
 from .account import SimulatedAccount
 from .result import BacktestResult, EquityPoint
-from .settings import ExecutionSettings, RiskSettings
 from .stats import compute_stats
 
 ProgressCallback = Callable[[int, int], None]
@@ -57,8 +58,6 @@ def _parse_settings(
     A Python caller may give numbers as numeric strings or Decimals, and a market's lot step as
     ``execution_config["quantity_step"]`` (a positive number; no setting of a subscription, so not in the schema).
     """
-    from core.config_schemas import validate_trading_configs  # late import: it imports this package's settings
-
     execution_config = _numbers_parsed(execution_config)
     quantity_step = execution_config.pop("quantity_step", None)
     errors: list[dict[str, str]] = []

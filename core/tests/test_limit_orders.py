@@ -7,9 +7,9 @@ import pytest
 
 from bots.sdk import Action, ConfigError, Decision
 from core.backtest.account import EXPIRED, FILLED, RESTING, SimulatedAccount
-from core.backtest.settings import ExecutionSettings, RiskSettings
 from core.config_schemas import validate_trading_configs
 from core.fill_model import BUY, SELL, limit_fill, limit_price
+from core.trade_settings import ExecutionSettings, RiskSettings
 
 
 @dataclass

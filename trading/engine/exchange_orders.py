@@ -10,9 +10,9 @@ from decimal import Decimal
 from django.db import transaction
 
 from core import timeframes
-from core.backtest.settings import MARKET, RiskSettings
 from core.fill_model import ExitReason, quantize_down, stop_loss_price, take_profit_price
 from core.sdk import Decision
+from core.trade_settings import MARKET, RiskSettings
 from subscriptions.models import Subscription, Trade
 from trading.engine import records
 from trading.engine.orders import client_order_id

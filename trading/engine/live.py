@@ -20,7 +20,6 @@ from django.db import transaction
 from common.db import connections_reset
 from core import timeframes
 from core.backtest.account import SimulatedAccount
-from core.backtest.settings import LIMIT, MARKET, ExecutionSettings, RiskSettings
 from core.fill_model import (
     ExitReason,
     exit_trigger,
@@ -29,6 +28,7 @@ from core.fill_model import (
     to_decimal,
 )
 from core.sdk import Action, Decision
+from core.trade_settings import LIMIT, MARKET, ExecutionSettings, RiskSettings
 from subscriptions.credentials import CredentialUnusable, credential_for
 from subscriptions.models import PerformanceLog, Subscription, Trade
 from trading.engine import protection, records

@@ -17,9 +17,9 @@ from django.conf import settings
 
 from core import timeframes
 from core.backtest.account import EXPIRED, RESTING, Position, RestingOrder, SimulatedAccount
-from core.backtest.settings import LIMIT, ExecutionSettings, RiskSettings
 from core.fill_model import ExitReason, exit_trigger, fee, to_decimal
 from core.sdk import Action, Decision
+from core.trade_settings import LIMIT, ExecutionSettings, RiskSettings
 from subscriptions.models import PerformanceLog, Subscription, Trade
 from trading.engine import records
 from trading.engine.orders import client_order_id

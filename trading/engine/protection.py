@@ -20,8 +20,8 @@ from decimal import ROUND_UP, Decimal
 
 from django.db import transaction
 
-from core.backtest.settings import LIMIT, MARKET, RiskSettings
 from core.fill_model import quantize_down
+from core.trade_settings import LIMIT, MARKET, RiskSettings
 from subscriptions.models import Subscription, Trade
 from trading.engine import exchange_orders
 from trading.engine.orders import ORDER_LIST, STOP_LOSS_LEG, TAKE_PROFIT_LEG, client_order_id
