@@ -13,8 +13,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditLog
+from common.schema_forms import schema_fields
 from marketplace.tests.security.hostile import hostile_world, payload, runnable_payloads, shown_escaped
-from subscriptions.schema_forms import schema_fields
 
 pytestmark = pytest.mark.django_db
 

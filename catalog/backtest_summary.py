@@ -16,8 +16,8 @@ from django.core.cache import cache
 from bots.models import Bot
 from bots.runtime import BotUnavailable, bot_class
 from bots.selectors import bot_version_for_run
-from bots.track_record import downsample
 from core.backtest import InsufficientCandles, run_backtest
+from core.charts import downsample
 from core.sdk import Candles, ConfigError
 
 CANDLES = Path("binance") / "BTC_USDT-1h.csv"
