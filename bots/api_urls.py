@@ -1,3 +1,6 @@
+"""/api/v1/ endpoints of the developer portal's versions (the catalog's endpoints and the developer's bots are
+catalog.api_urls)."""
+
 from django.urls import path
 
 from bots import developer_apis

@@ -1,3 +1,5 @@
+"""/api/v1/ endpoints of the storefront: categories, bots, reviews, and the developer's bots with their figures."""
+
 from django.urls import path
 
 from catalog import apis, developer_apis

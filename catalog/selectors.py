@@ -5,7 +5,6 @@ trades, so they live above both bots and subscriptions."""
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from django.db.models import (
     Case,
@@ -28,12 +27,10 @@ from django.utils import timezone
 from accounts.models import User
 from bots.models import Bot, BotPerformance, BotReview, BotVersion
 from bots.selectors import PUBLIC_STATUSES
+from catalog.filters import BotCatalogFilter
 from catalog.track_record import min_group
 from subscriptions.models import Subscription
 from trading.models import PerformanceLog, Trade
-
-if TYPE_CHECKING:
-    from catalog.filters import BotCatalogFilter
 
 MONEY = DecimalField(max_digits=30, decimal_places=8)
 
@@ -98,13 +95,11 @@ def bot_catalog_queryset(*, now: datetime | None = None) -> QuerySet[Bot]:
     )
 
 
-def bot_catalog(*, params: Mapping, now: datetime | None = None) -> "BotCatalogFilter":
+def bot_catalog(*, params: Mapping, now: datetime | None = None) -> BotCatalogFilter:
     """The catalog filtered and sorted by `params` (the page's GET parameters). `.qs` is the bots, `.form` the form.
 
     Only APPROVED bots unless `include_retired` (then ARCHIVED ones too, with their full record).
     """
-    from catalog.filters import BotCatalogFilter  # late: filters import this module's neighbours
-
     return BotCatalogFilter(dict(params.items()) if params else {}, queryset=bot_catalog_queryset(now=now))
 
 
