@@ -14,7 +14,7 @@ from marketplace.tests.browser.conftest import screenshots_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
-SMA_SOURCE = Path(settings.BASE_DIR, "bots", "builtin", "sma_crossover.py").read_text(encoding="utf-8")
+SMA_SOURCE = Path(settings.BASE_DIR, "core", "builtin", "sma_crossover.py").read_text(encoding="utf-8")
 
 
 @pytest.fixture(autouse=True)
