@@ -50,6 +50,7 @@ attacks: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # mypy over the paths in pyproject.toml's [tool.mypy]: core and common fully annotated, the engine's bodies checked.
 typecheck: venv

@@ -4,7 +4,6 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import ExchangeCredential, User
-from bots.models import BotReview
 
 
 def credential_list(*, user: User) -> QuerySet[ExchangeCredential]:
@@ -15,8 +14,3 @@ def credential_list(*, user: User) -> QuerySet[ExchangeCredential]:
 def credential_get(*, user: User, pk: int) -> ExchangeCredential:
     """One of the user's credentials; raises Http404 for anyone else's."""
     return get_object_or_404(credential_list(user=user), pk=pk)
-
-
-def review_own_list(*, user: User) -> QuerySet[BotReview]:
-    """The reviews `user` wrote, most recently edited first, with their bots joined (one query per page)."""
-    return BotReview.objects.filter(user=user).select_related("bot").order_by("-updated_at", "-pk")

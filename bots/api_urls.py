@@ -1,15 +1,11 @@
+"""/api/v1/ endpoints of the developer portal's versions (the catalog's endpoints and the developer's bots are
+catalog.api_urls)."""
+
 from django.urls import path
 
-from bots import apis, developer_apis
+from bots import developer_apis
 
 urlpatterns = [
-    path("categories/", apis.CategoryListApi.as_view(), name="category-list"),
-    path("bots/", apis.BotListApi.as_view(), name="bot-list"),
-    path("bots/<slug:slug>/", apis.BotDetailApi.as_view(), name="bot-detail"),
-    path("bots/<slug:slug>/reviews/", apis.BotReviewListApi.as_view(), name="bot-review-list"),
-    path("reviews/", apis.OwnReviewListApi.as_view(), name="review-list"),
-    path("developer/bots/", developer_apis.DeveloperBotListApi.as_view(), name="developer-bot-list"),
-    path("developer/bots/<slug:slug>/", developer_apis.DeveloperBotDetailApi.as_view(), name="developer-bot-detail"),
     path(
         "developer/bots/<slug:slug>/versions/",
         developer_apis.DeveloperVersionListApi.as_view(),

@@ -1,4 +1,5 @@
-"""The developer portal: my bots, a new bot, a new version, a version's validation report.
+"""The developer portal: a new bot, a new version, a version's validation report (the dashboard of my bots, with
+their subscribers and revenue, is catalog.developer_views).
 
 Only developer accounts (and staff) may enter: a trader gets 403, an anonymous visitor the login page. A bot or
 version of another developer is a 404, as if it did not exist.
@@ -26,12 +27,6 @@ def developer_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-@developer_required
-def dashboard(request):
-    bots = selectors.developer_bots(developer=request.user)
-    return render(request, "developer/dashboard.html", {"bots": bots})
 
 
 @developer_required

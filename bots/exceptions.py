@@ -17,17 +17,6 @@ class RejectionReasonRequired(BotError):
         super().__init__("A rejection needs a reason: the developer will read it.")
 
 
-class ReviewNotAllowed(BotError):
-    """Only traders who have or had a subscription to a bot may review it, and never its own developer."""
-
-    def __init__(self) -> None:
-        super().__init__("Only traders who subscribed to this bot can review it.")
-
-
-class InvalidReview(BotError):
-    """A rating outside 1–5, or a text that is too long."""
-
-
 class UploadRejected(BotError):
     """An uploaded code or model file is refused (wrong kind, too big, an unsafe zip). Nothing was stored.
 

@@ -1,25 +1,11 @@
-"""Forms of the catalog pages (the catalog's filter form is bots.filters.BotCatalogFilter)."""
+"""The backtest form on a bot's page (its review form and the catalog's filters are the catalog app's)."""
 
 from decimal import Decimal
 
 from django import forms
 
 from bots.backtests.services import MIN_CANDLES
-from bots.services import REVIEW_TEXT_MAX
-from subscriptions.forms import ConfigFieldsForm
-
-STARS = [(5, "★★★★★ 5"), (4, "★★★★ 4"), (3, "★★★ 3"), (2, "★★ 2"), (1, "★ 1")]
-
-
-class ReviewForm(forms.Form):
-    rating = forms.TypedChoiceField(label="Your rating", choices=STARS, coerce=int, widget=forms.RadioSelect)
-    text = forms.CharField(
-        label="Your review",
-        required=False,
-        max_length=REVIEW_TEXT_MAX,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What did the bot do for you? Other traders read this.",
-    )
+from bots.config_forms import ConfigFieldsForm
 
 
 class BacktestRunForm(ConfigFieldsForm):

@@ -16,10 +16,8 @@ from bots.exceptions import (
     BotConfigInvalid,
     BotNotValidated,
     IllegalBotTransition,
-    InvalidReview,
     NotBotDeveloper,
     RejectionReasonRequired,
-    ReviewNotAllowed,
     UploadConflict,
     UploadRejected,
 )
@@ -27,7 +25,6 @@ from bots.models import Bot, BotCategory, BotReview, BotVersion
 from bots.uploads import StoredUpload, upload_store, uploads_atomic, version_check
 from common.tasks import enqueue_on_commit
 from core.sdk import ConfigError, validate_config, validate_schema
-from subscriptions.models import Subscription
 
 S = Bot.Status
 # The moderation workflow: which status may follow which. Anything else is an IllegalBotTransition.
@@ -149,35 +146,10 @@ def bot_reject(*, bot: Bot, actor: User, reason: str, request: HttpRequest | Non
     )
 
 
-REVIEW_TEXT_MAX = 5000
 RATING_PLACES = Decimal("0.01")
 
 
-@transaction.atomic
-def review_create_or_update(*, bot: Bot, user: User, rating: int, text: str = "") -> tuple[BotReview, bool]:
-    """Write `user`'s one review of `bot` (a second call edits it) and refresh the bot's average_rating and
-    total_reviews. Returns (review, created).
-
-    Raises ReviewNotAllowed unless the user has or had a subscription to the bot (and is not its developer), and
-    InvalidReview for a rating outside 1–5 or a text over REVIEW_TEXT_MAX characters; nothing is written then.
-    """
-    if user.pk == bot.developer_id or not Subscription.objects.filter(bot=bot, user=user).exists():
-        raise ReviewNotAllowed()
-    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
-        raise InvalidReview("The rating must be a whole number of stars from 1 to 5.")
-    text = (text or "").strip()
-    if len(text) > REVIEW_TEXT_MAX:
-        raise InvalidReview(f"Keep the review under {REVIEW_TEXT_MAX} characters.")
-    # Lock the bot row: two reviews saved at once must not both write an average that misses the other.
-    locked = Bot.objects.select_for_update().get(pk=bot.pk)
-    review, created = BotReview.objects.update_or_create(
-        bot=locked, user=user, defaults={"rating": rating, "text": text}
-    )
-    bot.average_rating, bot.total_reviews = _review_totals_refresh(locked)
-    return review, created
-
-
-def _review_totals_refresh(locked: Bot) -> tuple[Decimal, int]:
+def bot_review_totals_refresh(locked: Bot) -> tuple[Decimal, int]:
     """Recount the reviews of a bot whose row the caller locked; store and return (average_rating, total_reviews)."""
     totals = BotReview.objects.filter(bot=locked).aggregate(count=Count("pk"), rating_sum=Sum("rating"))
     count, rating_sum = totals["count"], totals["rating_sum"] or 0
@@ -192,7 +164,7 @@ def _review_totals_refresh(locked: Bot) -> tuple[Decimal, int]:
 def review_delete(*, review: BotReview, actor: User, request: HttpRequest | None = None) -> None:
     """Delete a review (staff moderation), refresh its bot's average_rating and total_reviews, and audit it with
     what the review said (`review.delete`)."""
-    # Lock the bot row first, as review_create_or_update does, so a review saved meanwhile is counted.
+    # Lock the bot row first, as catalog.services.review_create_or_update does, so a review saved meanwhile is counted.
     locked = Bot.objects.select_for_update().get(pk=review.bot_id)
     audit_log_record(
         actor=actor,
@@ -202,7 +174,7 @@ def review_delete(*, review: BotReview, actor: User, request: HttpRequest | None
         request=request,
     )
     review.delete()
-    _review_totals_refresh(locked)
+    bot_review_totals_refresh(locked)
 
 
 # --- Uploads by developers ------------------------------------------------------------------------------------------

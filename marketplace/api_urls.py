@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 v1 = [
     path("", include("accounts.api_urls")),
     path("", include("bots.api_urls")),
+    path("", include("catalog.api_urls")),
     path("", include("subscriptions.api_urls")),
     path("", include("trading.api_urls")),
     path("marketplace/", include("partners.api_urls")),

@@ -10,8 +10,8 @@ admin.site.index_title = "Moderation and operations"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
-    path("bots/", include("bots.urls")),
-    path("developer/", include("bots.developer_urls")),
+    path("bots/", include("catalog.urls")),
+    path("developer/", include("catalog.developer_urls")),
     path("subscriptions/", include("subscriptions.urls")),
     path("api/", include("marketplace.api_urls")),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's): the site's icon, not a 404.

@@ -22,10 +22,10 @@ from bots.models import BacktestRun, Bot
 from bots.runtime import BotUnavailable, bot_class, validate_bot_config
 from bots.sandbox import SandboxedBot, SandboxError, SandboxLimits, SandboxLookahead
 from bots.selectors import bot_version_for_run
-from bots.track_record import downsample
 from bots.uploads import upload_materialize
 from common.tasks import enqueue_on_commit
 from core.backtest import InsufficientCandles, run_backtest
+from core.charts import downsample
 from core.config_schemas import validate_trading_configs
 from core.sdk import ConfigError
 

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "bots",
     "subscriptions",
     "trading",
+    "catalog",
     "partners",
     "marketplace",  # the project: its management commands (load_demo, demo_logins)
 ]

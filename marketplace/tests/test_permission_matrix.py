@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from accounts.services import credential_create, user_api_key_create
 from accounts.tests.factories import DeveloperFactory, StaffFactory, UserFactory
-from bots.services import review_create_or_update
+from catalog.services import review_create_or_update
 from core.builtin.sma_crossover import SmaCrossover
 from marketplace.tests.pages import builtin_bot, paper_subscription
 from partners.principals import encode

@@ -29,8 +29,9 @@ from accounts.services import credential_create, user_profile_update
 from accounts.tests.factories import DeveloperFactory, StaffFactory, UserFactory
 from bots.backtests.services import backtest_run_create, backtest_run_execute
 from bots.models import BacktestRun, Bot, BotReview, BotVersion
-from bots.services import bot_approve, bot_create, bot_reject, bot_version_upload, review_create_or_update
+from bots.services import bot_approve, bot_create, bot_reject, bot_version_upload
 from bots.validation import bot_version_validate
+from catalog.services import review_create_or_update
 from partners.models import BotMarketplaceRegistration
 from partners.principals import encode
 from partners.services import registration_create

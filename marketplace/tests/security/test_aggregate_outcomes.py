@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from bots.tests.factories import BotPerformanceFactory
-from bots.track_record import records_for_bot
+from catalog.track_record import records_for_bot
 from marketplace.tests.pages import builtin_bot, paper_subscription
 from subscriptions.tests.factories import ClosedTradeFactory
 from trading.models import PaperAccount

@@ -13,8 +13,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditLog
+from common.schema_forms import schema_fields
 from marketplace.tests.security.hostile import hostile_world, payload, runnable_payloads, shown_escaped
-from subscriptions.schema_forms import schema_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -220,7 +220,7 @@ def test_it_keeps_djangos_own_html_help_texts(client, db):
 # --- Nothing turns escaping off (so a new page cannot print user text raw by accident) ------------------------------
 
 ROOT = Path(__file__).resolve().parents[3]
-APPS = ("core", "common", "accounts", "bots", "subscriptions", "trading", "partners", "marketplace")
+APPS = ("core", "common", "accounts", "bots", "subscriptions", "trading", "catalog", "partners", "marketplace")
 UNESCAPING_TEMPLATE = re.compile(r"\|\s*safe(seq)?\b|{%\s*autoescape\s+off")
 # mark_safe/SafeString mark a string as HTML; format_html with an f-string (or a %/format() result) interpolates
 # before escaping; a filter declared is_safe or without autoescape handling could pass user text through.

@@ -2,9 +2,9 @@
 
 from django import forms
 
+from common.schema_forms import schema_fields, schema_values
 from core.builtin import SmaCrossover
 from core.config_schemas import EXECUTION_CONFIG_SCHEMA, RISK_CONFIG_SCHEMA
-from subscriptions.schema_forms import schema_fields, schema_values
 
 
 def _form(schema, data=None, values=None):

@@ -21,6 +21,7 @@ bot's own cross-field rules), which stays the authority.
 """
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -37,7 +38,7 @@ def field_name(prefix: str, key: str) -> str:
     return f"{prefix}{SEPARATOR}{key}"
 
 
-def _types(spec: dict) -> tuple[str, bool]:
+def _types(spec: dict[str, Any]) -> tuple[str, bool]:
     """(the main type, nullable) of a property: `["number", "null"]` is ("number", True)."""
     declared = spec.get("type", "string")
     types = declared if isinstance(declared, list) else [declared]
@@ -46,11 +47,11 @@ def _types(spec: dict) -> tuple[str, bool]:
     return main, nullable
 
 
-def _pattern_validator(pattern: str):
+def _pattern_validator(pattern: str) -> Callable[[Any], None]:
     """The schema's `pattern` as a field validator, on RE2 like the service's check (core.sdk.config): the pattern
     is the bot author's and must not backtrack on the server."""
 
-    def matches(value, pattern=pattern):
+    def matches(value: Any, pattern: str = pattern) -> None:
         if value in (None, ""):
             return
         try:
@@ -63,12 +64,12 @@ def _pattern_validator(pattern: str):
     return matches
 
 
-def _bound_validators(spec: dict) -> list:
-    validators = []
+def _bound_validators(spec: dict[str, Any]) -> list[Callable[..., None]]:
+    validators: list[Callable[..., None]] = []
     if "exclusiveMinimum" in spec:
         low = spec["exclusiveMinimum"]
 
-        def above(value, low=low):
+        def above(value: Any, low: Any = low) -> None:
             if value is not None and value <= low:
                 raise ValidationError(f"Must be greater than {low}.")
 
@@ -76,7 +77,7 @@ def _bound_validators(spec: dict) -> list:
     if "exclusiveMaximum" in spec:
         high = spec["exclusiveMaximum"]
 
-        def below(value, high=high):
+        def below(value: Any, high: Any = high) -> None:
             if value is not None and value >= high:
                 raise ValidationError(f"Must be less than {high}.")
 
@@ -87,20 +88,25 @@ def _bound_validators(spec: dict) -> list:
 class WholeFloatField(forms.FloatField):
     """A FloatField that gives back an int for a whole number (JSON keeps `100`, not `100.0`)."""
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> Any:
         number = super().to_python(value)
         return int(number) if number is not None and float(number).is_integer() else number
 
 
-def _coerce_for(main: str):
-    return {"integer": int, "number": float, "boolean": lambda v: v in (True, "True", "true")}.get(main, str)
+def _coerce_for(main: str) -> Callable[[Any], Any]:
+    coercions: dict[str, Callable[[Any], Any]] = {
+        "integer": int,
+        "number": float,
+        "boolean": lambda v: v in (True, "True", "true"),
+    }
+    return coercions.get(main, str)
 
 
-def schema_field(spec: dict, key: str, initial: Any) -> forms.Field:
+def schema_field(spec: dict[str, Any], key: str, initial: Any) -> forms.Field:
     """One Django field for the property `key` described by `spec`."""
     main, nullable = _types(spec)
     description = spec.get("description")
-    common = {
+    common: dict[str, Any] = {
         "label": str(spec.get("title") or key.replace("_", " ").capitalize()),
         # A developer writes the description and staff see it (the subscribe, backtest and settings forms): it is
         # escaped here, once, because Django's own form templates (as_p, as_div, the admin) print help_text with
@@ -117,7 +123,7 @@ def schema_field(spec: dict, key: str, initial: Any) -> forms.Field:
     if main == "boolean":
         return forms.BooleanField(**common)
     if main in ("integer", "number"):
-        bounds = {"min_value": spec.get("minimum"), "max_value": spec.get("maximum")}
+        bounds: dict[str, Any] = {"min_value": spec.get("minimum"), "max_value": spec.get("maximum")}
         validators = _bound_validators(spec)
         if main == "integer":
             return forms.IntegerField(validators=validators, **bounds, **common)
@@ -138,7 +144,9 @@ def schema_field(spec: dict, key: str, initial: Any) -> forms.Field:
     return BoundedJSONFormField(**common)
 
 
-def schema_fields(schema: dict | None, *, prefix: str, values: dict | None = None) -> dict[str, forms.Field]:
+def schema_fields(
+    schema: dict[str, Any] | None, *, prefix: str, values: dict[str, Any] | None = None
+) -> dict[str, forms.Field]:
     """Fields named `<prefix>__<property>` for each top-level property of `schema`, in the schema's order.
 
     The initial value is `values[property]` when given, else the property's `default`.
@@ -152,7 +160,7 @@ def schema_fields(schema: dict | None, *, prefix: str, values: dict | None = Non
     return fields
 
 
-def schema_values(schema: dict | None, cleaned_data: dict, *, prefix: str) -> dict:
+def schema_values(schema: dict[str, Any] | None, cleaned_data: dict[str, Any], *, prefix: str) -> dict[str, Any]:
     """The config collected back from a form's cleaned data: {property: value} for the schema's properties."""
     config = {}
     for key in (schema or {}).get("properties") or {}:

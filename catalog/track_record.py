@@ -32,6 +32,7 @@ from bots.models import Bot
 from core.backtest import BacktestStats, EquityPoint, compute_stats
 from core.backtest import Trade as StatTrade
 from core.backtest.result import amount_json
+from core.charts import downsample
 from core.fill_model import ExitReason, to_decimal
 from subscriptions.models import PerformanceLog, Subscription, Trade
 
@@ -43,7 +44,6 @@ MODE_LABELS = {
     "mainnet": "Live on mainnet",
 }
 DAY_MS = 24 * 60 * 60 * 1000
-CHART_POINTS = 400
 HISTOGRAM_BUCKETS = 6
 
 
@@ -112,15 +112,29 @@ def records_for_bot(bot: Bot) -> dict[str, Record]:
             paper_capital=F("paper_account__starting_balance"),
         )
         .values(
-            "pk", "is_paper", "network_type", "mark_price", "last_log_at", "first_log_at", "first_balance",
-            "paper_capital", "total_pnl",
+            "pk",
+            "is_paper",
+            "network_type",
+            "mark_price",
+            "last_log_at",
+            "first_log_at",
+            "first_balance",
+            "paper_capital",
+            "total_pnl",
         )
     )
     trades = list(
         Trade.objects.filter(subscription__bot=bot)
         .order_by("entry_time", "pk")
         .values(
-            "subscription_id", "status", "quantity", "entry_price", "entry_fee", "exit_fee", "pnl", "entry_time",
+            "subscription_id",
+            "status",
+            "quantity",
+            "entry_price",
+            "entry_fee",
+            "exit_fee",
+            "pnl",
+            "entry_time",
             "exit_time",
         )
     )
@@ -197,7 +211,7 @@ def _record(mode: str, rows: list[dict], by_subscription: dict[int, list[dict]])
     if open_marks:
         last = curve[-1]
         curve[-1] = EquityPoint(last.time_ms, last.equity + record.floating_pnl, True)
-    stat_trades = [_stat_trade(t) for t in sorted(closed, key=lambda t: (t["exit_time"] or t["entry_time"]))]
+    stat_trades = [_stat_trade(t) for t in sorted(closed, key=lambda t: t["exit_time"] or t["entry_time"])]
     if record.capital > 0:
         record.stats = compute_stats(stat_trades, curve, starting_balance=record.capital, timeframe_ms=DAY_MS)
     record.equity_curve = downsample([{"time_ms": p.time_ms, "equity": amount_json(p.equity)} for p in curve])
@@ -291,11 +305,3 @@ def histogram(values: list[float], buckets: int = HISTOGRAM_BUCKETS) -> list[Buc
         Bucket(low + i * width, low + (i + 1) * width, count, round(100 * count / fullest))
         for i, count in enumerate(counts)
     ]
-
-
-def downsample(points: list[dict], limit: int = CHART_POINTS) -> list[dict]:
-    """At most `limit` evenly spaced points for a chart, always keeping the first and the last."""
-    if len(points) <= limit:
-        return points
-    step = (len(points) - 1) / (limit - 1)
-    return [points[round(i * step)] for i in range(limit)]

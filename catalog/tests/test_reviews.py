@@ -5,10 +5,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from bots.exceptions import InvalidReview, ReviewNotAllowed
 from bots.models import BotReview
-from bots.services import review_create_or_update
 from bots.tests.factories import ApprovedBotFactory
+from catalog.exceptions import InvalidReview, ReviewNotAllowed
+from catalog.services import review_create_or_update
 from subscriptions.models import Subscription
 from subscriptions.tests.factories import SubscriptionFactory
 

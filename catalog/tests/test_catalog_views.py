@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bots.models import Bot
-from bots.selectors import bot_catalog
 from bots.tests.factories import ApprovedBotFactory, BotCategoryFactory, BotFactory, PaidBotFactory
+from catalog.selectors import bot_catalog
 from subscriptions.models import Subscription
 from subscriptions.tests.factories import ClosedTradeFactory, SubscriptionFactory
 

@@ -1,5 +1,5 @@
-"""Catalog endpoints under /api/v1/: public reads, a trader's reviews. Queries come from bots.selectors and
-bots.filters; the review is written by bots.services.review_create_or_update, as on the bot's page."""
+"""Catalog endpoints under /api/v1/: public reads, a trader's reviews. Queries come from catalog.selectors and
+catalog.filters; the review is written by catalog.services.review_create_or_update, as on the bot's page."""
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
@@ -8,13 +8,13 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
-from accounts.selectors import review_own_list
-from bots import selectors
-from bots.backtest_summary import bot_backtest
-from bots.exceptions import ReviewNotAllowed
-from bots.filters import BotCatalogFilter
 from bots.models import BotReview
-from bots.serializers import (
+from bots.selectors import bot_get_for_page, bot_versions
+from catalog import selectors
+from catalog.backtest_summary import bot_backtest
+from catalog.exceptions import ReviewNotAllowed
+from catalog.filters import BotCatalogFilter
+from catalog.serializers import (
     BotDetailSerializer,
     BotListSerializer,
     BotReviewSerializer,
@@ -22,7 +22,7 @@ from bots.serializers import (
     OwnReviewSerializer,
     ReviewWriteSerializer,
 )
-from bots.services import review_create_or_update
+from catalog.services import review_create_or_update
 from common.api.schema import error_responses
 
 
@@ -40,7 +40,7 @@ class CategoryListApi(generics.ListAPIView):
 
 @extend_schema(tags=["catalog"], responses={200: BotListSerializer(many=True), **error_responses(400, 401, 404)})
 class BotListApi(generics.ListAPIView):
-    """Approved bots, filtered and sorted as the catalog page (bots.filters.BotCatalogFilter): `q`, `category`,
+    """Approved bots, filtered and sorted as the catalog page (catalog.filters.BotCatalogFilter): `q`, `category`,
     `bot_type`, `pricing`, `price_min`, `price_max`, `exchange`, `include_retired`, `sort`. An invalid filter
     value is a 400 in the error shape."""
 
@@ -50,7 +50,7 @@ class BotListApi(generics.ListAPIView):
     filterset_class = BotCatalogFilter
 
     def get_queryset(self):
-        # The same annotated queryset bots.selectors.bot_catalog hands the filter on the catalog page.
+        # The same annotated queryset catalog.selectors.bot_catalog hands the filter on the catalog page.
         return selectors.bot_catalog_queryset()
 
 
@@ -63,8 +63,8 @@ class BotDetailApi(generics.RetrieveAPIView):
     serializer_class = BotDetailSerializer
 
     def get_object(self):
-        bot = selectors.bot_get_for_page(slug=self.kwargs["slug"], viewer=self.request.user)
-        bot.version_history = selectors.bot_versions(bot=bot)
+        bot = bot_get_for_page(slug=self.kwargs["slug"], viewer=self.request.user)
+        bot.version_history = bot_versions(bot=bot)
         bot.backtest = bot_backtest(bot)
         bot.recent_performance = selectors.bot_recent_performance(bot=bot)
         return bot
@@ -80,7 +80,7 @@ class BotReviewListApi(generics.ListAPIView):
     serializer_class = BotReviewSerializer
 
     def get_queryset(self):
-        bot = selectors.bot_get_for_page(slug=self.kwargs["slug"], viewer=self.request.user)
+        bot = bot_get_for_page(slug=self.kwargs["slug"], viewer=self.request.user)
         return selectors.bot_reviews(bot=bot)
 
     @extend_schema(responses={200: BotReviewSerializer(many=True), **error_responses(401, 404)})
@@ -98,7 +98,7 @@ class BotReviewListApi(generics.ListAPIView):
         "may not review the bot (no subscription to it, or its developer).",
     )
     def post(self, request, slug: str):
-        bot = selectors.bot_get_for_page(slug=slug, viewer=request.user)
+        bot = bot_get_for_page(slug=slug, viewer=request.user)
         if not selectors.user_may_review(bot=bot, user=request.user):
             raise PermissionDenied(str(ReviewNotAllowed()))
         given = ReviewWriteSerializer(data=request.data)
@@ -119,4 +119,4 @@ class OwnReviewListApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
             return BotReview.objects.none()
-        return review_own_list(user=self.request.user)
+        return selectors.review_own_list(user=self.request.user)

@@ -8,10 +8,10 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from bots.backtest_summary import bot_backtest
 from bots.models import Bot
 from bots.tests.factories import BotFactory, BotReviewFactory, BotVersionFactory
-from bots.track_record import histogram, records_for_bot
+from catalog.backtest_summary import bot_backtest
+from catalog.track_record import histogram, records_for_bot
 from marketplace.tests.pages import REPLAY_START, builtin_bot, paper_subscription
 from subscriptions.models import Subscription
 from subscriptions.tests.factories import ClosedTradeFactory, PerformanceLogFactory, SubscriptionFactory, TradeFactory
@@ -66,7 +66,7 @@ def test_it_caches_the_backtest_per_version(django_assert_max_num_queries, monke
     cache.clear()
     bot = builtin_bot()
     first = bot_backtest(bot)
-    monkeypatch.setattr("bots.backtest_summary.run_backtest", lambda *a, **k: pytest.fail("ran again"))
+    monkeypatch.setattr("catalog.backtest_summary.run_backtest", lambda *a, **k: pytest.fail("ran again"))
     assert bot_backtest(bot) == first
 
 

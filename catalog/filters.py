@@ -1,4 +1,4 @@
-"""The catalog's filter form (django-filter). Used only through `bots.selectors.bot_catalog`, which supplies the
+"""The catalog's filter form (django-filter). Used only through `catalog.selectors.bot_catalog`, which supplies the
 annotated queryset the `sort` choices rely on (`return_30d`, `active_subscribers`)."""
 
 import django_filters

@@ -16,9 +16,9 @@ from django.core.cache import cache
 from bots.models import Bot
 from bots.runtime import BotUnavailable, bot_class
 from bots.selectors import bot_version_for_run
-from bots.track_record import downsample
 from core.backtest import InsufficientCandles, run_backtest
 from core.candle_files import candle_file_path
+from core.charts import downsample
 from core.sdk import Candles, ConfigError
 
 CANDLES = candle_file_path(Path(), "BINANCE", "BTC/USDT", "1h")  # relative to data/candles

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from accounts.services import user_api_key_create
 from bots.models import BotReview
-from bots.services import REVIEW_TEXT_MAX
 from bots.tests.factories import ApprovedBotFactory, BotFactory, BotReviewFactory
+from catalog.services import REVIEW_TEXT_MAX
 from subscriptions.tests.factories import SubscriptionFactory
 
 OWN_REVIEWS = reverse("api:review-list")
