@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import forms
 
-from bots.backtests.services import MIN_CANDLES
+from bots.backtest_runs.services import MIN_CANDLES
 from bots.config_forms import ConfigFieldsForm
 
 
@@ -39,7 +39,7 @@ class BacktestRunForm(ConfigFieldsForm):
         self.order_fields(["market", "candle_count", "starting_balance", "fee_percent"])
 
     def service_arguments(self) -> dict:
-        """The keyword arguments of bots.backtests.services.backtest_run_create, from the cleaned data."""
+        """The keyword arguments of bots.backtest_runs.services.backtest_run_create, from the cleaned data."""
         data = self.cleaned_data
         market = self.markets[data["market"]]
         return {

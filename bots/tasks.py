@@ -3,8 +3,8 @@
 
 from celery import shared_task
 
-from bots.backtests.services import backtest_run_execute
-from bots.backtests.services import backtest_runs_fail_stale as fail_stale_runs
+from bots.backtest_runs.services import backtest_run_execute
+from bots.backtest_runs.services import backtest_runs_fail_stale as fail_stale_runs
 from bots.validation import bot_version_validate, bot_versions_requeue_stuck
 
 
@@ -23,11 +23,11 @@ def requeue_stuck_validations() -> None:
 
 @shared_task(name="bots.run_backtest", ignore_result=True, acks_late=True)
 def run_backtest(run_id: int) -> None:
-    """Run one queued backtest (bots.backtests.services.backtest_run_execute); a redelivery is a no-op."""
+    """Run one queued backtest (bots.backtest_runs.services.backtest_run_execute); a redelivery is a no-op."""
     backtest_run_execute(run_id=run_id)
 
 
 @shared_task(name="bots.backtest_runs_fail_stale", ignore_result=True)
 def backtest_runs_fail_stale() -> None:
-    """Fail the backtests whose worker or task was lost (bots.backtests.services.backtest_runs_fail_stale)."""
+    """Fail the backtests whose worker or task was lost (bots.backtest_runs.services.backtest_runs_fail_stale)."""
     fail_stale_runs()

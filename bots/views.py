@@ -7,10 +7,10 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from bots.backtests.exceptions import BacktestRunInvalid, BacktestRunLimit
-from bots.backtests.markets import backtest_markets
-from bots.backtests.selectors import backtest_run_get, backtest_run_status
-from bots.backtests.services import backtest_run_create
+from bots.backtest_runs.exceptions import BacktestRunInvalid, BacktestRunLimit
+from bots.backtest_runs.markets import backtest_markets
+from bots.backtest_runs.selectors import backtest_run_get, backtest_run_status
+from bots.backtest_runs.services import backtest_run_create
 from bots.forms import BacktestRunForm
 from bots.selectors import bot_get_for_page
 

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from bots.backtests.selectors import backtest_runs_recent
+from bots.backtest_runs.selectors import backtest_runs_recent
 from bots.exceptions import BotError
 from bots.selectors import bot_get_for_page, bot_versions
 from catalog import selectors

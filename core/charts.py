@@ -1,6 +1,6 @@
 """Curves thinned for the browser: a chart of a year of candles needs a few hundred points, not ten thousand.
 
-Both the backtests (bots.backtests, the bot page's summary) and the track records thin their equity curves here.
+Both the backtests (bots.backtest_runs, the bot page's summary) and the track records thin their equity curves here.
 """
 
 from typing import Any

@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bots import tasks
-from bots.backtests import services
-from bots.backtests.exceptions import BacktestRunInvalid, BacktestRunLimit
-from bots.backtests.markets import backtest_markets
-from bots.backtests.services import backtest_run_create, backtest_run_execute, backtest_runs_fail_stale
+from bots.backtest_runs import services
+from bots.backtest_runs.exceptions import BacktestRunInvalid, BacktestRunLimit
+from bots.backtest_runs.markets import backtest_markets
+from bots.backtest_runs.services import backtest_run_create, backtest_run_execute, backtest_runs_fail_stale
 from bots.forms import BacktestRunForm
 from bots.models import BacktestRun, BotVersion
 from bots.tests.factories import ApprovedBotFactory, BotVersionFactory

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from bots.backtests.services import backtest_run_create, backtest_run_execute
+from bots.backtest_runs.services import backtest_run_create, backtest_run_execute
 from bots.models import BacktestRun, Bot, BotVersion
 from bots.services import bot_create
 from bots.validation import BACKTEST_CANDLES, validation_candles

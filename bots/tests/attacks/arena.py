@@ -590,8 +590,8 @@ class Arena:
         return BotVersion.objects.select_related("bot").get(bot=bot)
 
     def trader_backtest(self, bot, candle_count: int = 150):
-        """A trader's own backtest of `bot` (bots.backtests.services), run by the eager worker after the commit."""
-        from bots.backtests.services import backtest_run_create
+        """A trader's own backtest of `bot` (bots.backtest_runs.services), run by the eager worker after the commit."""
+        from bots.backtest_runs.services import backtest_run_create
         from bots.models import BacktestRun
 
         with TestCase.captureOnCommitCallbacks(execute=True):

@@ -27,7 +27,7 @@ from django.utils.html import escape
 from accounts.models import ExchangeCredential, User
 from accounts.services import credential_create, user_profile_update
 from accounts.tests.factories import DeveloperFactory, StaffFactory, UserFactory
-from bots.backtests.services import backtest_run_create, backtest_run_execute
+from bots.backtest_runs.services import backtest_run_create, backtest_run_execute
 from bots.models import BacktestRun, Bot, BotReview, BotVersion
 from bots.services import bot_approve, bot_create, bot_reject, bot_version_upload
 from bots.validation import bot_version_validate

@@ -16,8 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from bots.backtests.exceptions import BacktestRunInvalid, BacktestRunLimit
-from bots.backtests.markets import backtest_market_for, backtest_market_get, market_candles
+from bots.backtest_runs.exceptions import BacktestRunInvalid, BacktestRunLimit
+from bots.backtest_runs.markets import backtest_market_for, backtest_market_get, market_candles
 from bots.models import BacktestRun, Bot
 from bots.runtime import BotUnavailable, bot_class, validate_bot_config
 from bots.sandbox import SandboxedBot, SandboxError, SandboxLimits, SandboxLookahead
@@ -94,7 +94,7 @@ def backtest_run_create(
 ) -> BacktestRun:
     """Store a QUEUED run of the bot's current version (the one subscribers run) and enqueue it after the commit.
 
-    The market is one of the shipped candle files (bots.backtests.markets); the run uses its last `candle_count`
+    The market is one of the shipped candle files (bots.backtest_runs.markets); the run uses its last `candle_count`
     candles. The configs are validated as a subscription's are (the bot's own rules, then the execution and risk
     schemas) and stored with their defaults filled. Rates are fractions (0.001 = 0.1 %); a `slippage_percent` in
     the execution config replaces `slippage_rate`, as in the engine.
