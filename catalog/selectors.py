@@ -110,8 +110,9 @@ def bot_subscriptions_that_ran(*, bot: Bot) -> int:
 
 
 def bot_recent_performance(*, bot: Bot, days: int = 30) -> list[BotPerformance]:
-    """The bot's last `days` daily snapshots (trading.maintenance.bot_statistics_refresh), oldest first; none while
-    fewer than settings.SUBSCRIBER_OUTCOMES_MIN_GROUP of its subscriptions ran (a day's P&L would be one person's)."""
+    """The bot's last `days` daily snapshots (subscriptions.bot_statistics.bot_statistics_refresh), oldest first;
+    none while fewer than settings.SUBSCRIBER_OUTCOMES_MIN_GROUP of its subscriptions ran (a day's P&L would be one
+    person's)."""
     if bot_subscriptions_that_ran(bot=bot) < min_group():
         return []
     return list(reversed(BotPerformance.objects.filter(bot=bot).order_by("-date")[:days]))
