@@ -14,6 +14,7 @@ urlpatterns = [
     path("developer/", include("catalog.developer_urls")),
     path("subscriptions/", include("subscriptions.urls")),
     path("api/", include("marketplace.api_urls")),
+    path("staff/", include("operations.urls")),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's): the site's icon, not a 404.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     # The catalog is the front page.

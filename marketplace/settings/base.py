@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "trading",
     "catalog",
     "partners",
+    "operations",
     "marketplace",  # the project: its management commands (load_demo, demo_logins)
 ]
 
